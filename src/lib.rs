@@ -1,0 +1,22 @@
+//! Small, correct async patterns for tokio services, and the verification that proves them.
+//!
+//! Every primitive here is built on one core, the fair [`sync::Semaphore`], whose shared state is
+//! written against a sync shim so that the loom models in `loom-tests/` check the shipped code
+//! under every interleaving (up to a preemption bound). See the README for the guarantees table
+//! and ARCHITECTURE.md for the map of the code.
+//!
+//! | module | what it gives |
+//! |---|---|
+//! | [`sync`] | [`Semaphore`](sync::Semaphore) and [`Mutex`](sync::Mutex), drop-ins for `tokio::sync`'s, FIFO and cancel safe |
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod loom;
+pub mod sync;
+
+#[doc(hidden)]
+pub mod __private {
+    /// Whether this build uses loom's primitives (`--cfg loom`): doc examples return early then,
+    /// since loom's primitives only work inside `loom::model`.
+    pub const LOOM: bool = cfg!(loom);
+}

@@ -1,0 +1,82 @@
+//! The sync shim: the one place that chooses between `std` and `loom`.
+//!
+//! Every module that shares state between threads imports its primitives from here, so that
+//! `RUSTFLAGS="--cfg loom"` swaps them for loom's model-checked versions and the loom models in
+//! `loom-tests/` check the code that ships, not a copy. No other module touches `std::sync`.
+//!
+//! Loom's [`UnsafeCell`] is used through `with` / `with_mut` closures so that loom can record each
+//! access; the `std` side is a thin wrapper with the same signatures.
+
+#[cfg(loom)]
+pub(crate) use loom_impl::*;
+#[cfg(not(loom))]
+pub(crate) use std_impl::*;
+
+/// `Arc` as it appears in public signatures (`self: Arc<Self>`). A method receiver must be std's
+/// `Arc` in both builds (loom's `Arc` cannot be a receiver), so this one is never swapped; loom
+/// still sees every atomic and lock behind it.
+pub(crate) use std::sync::Arc as ReceiverArc;
+
+/// Locks `mutex`, ignoring poisoning.
+///
+/// The crate never panics while it holds one of its internal locks (they guard plain bookkeeping),
+/// so a poisoned lock can only come from a panic in a waker; the state it guards is still
+/// consistent, and refusing to go on would turn one panic into a hang for every waiter.
+pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(loom)]
+mod loom_impl {
+    pub(crate) use loom::cell::UnsafeCell;
+    #[allow(unused_imports)] // the later patterns (pool, shutdown) share state through these
+    pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::sync::{Mutex, MutexGuard};
+    #[allow(unused_imports)]
+    pub(crate) use loom::thread;
+
+    pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+    }
+}
+
+#[cfg(not(loom))]
+mod std_impl {
+    #[allow(unused_imports)] // the later patterns (pool, shutdown) share state through these
+    pub(crate) use std::sync::Arc;
+    pub(crate) use std::sync::{Mutex, MutexGuard};
+    #[allow(unused_imports)]
+    pub(crate) use std::thread;
+
+    pub(crate) mod atomic {
+        pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+    }
+
+    /// `std::cell::UnsafeCell` with loom's closure-based interface.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(data: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(data))
+        }
+
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
+    }
+
+    impl<T: ?Sized> UnsafeCell<T> {
+        #[inline]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        #[inline]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}

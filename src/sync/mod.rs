@@ -1,0 +1,15 @@
+//! Synchronization primitives, each a drop-in for its `tokio::sync` namesake, all built on one
+//! verified core: the fair [`Semaphore`].
+//!
+//! | primitive | built as | fairness |
+//! |---|---|---|
+//! | [`Semaphore`] | atomic fast path + FIFO slab queue | FIFO, no barging |
+//! | [`Mutex`] | `Semaphore::new(1)` + an `UnsafeCell` | FIFO |
+
+mod mutex;
+mod semaphore;
+
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};

@@ -1,0 +1,476 @@
+//! The fair (FIFO) async semaphore: the core that the crate's locks, limiter and pool stand on.
+//!
+//! Files: `waitlist` (the FIFO slab queue), `acquire` (the cancel-safe future), `permit`,
+//! `wake_list` (wakers woken outside the lock), `error`.
+
+mod acquire;
+mod error;
+mod permit;
+mod waitlist;
+mod wake_list;
+
+use std::fmt;
+use std::task::Waker;
+
+use crate::loom::atomic::{AtomicUsize, Ordering};
+use crate::loom::{Mutex, MutexGuard, ReceiverArc as Arc, lock};
+
+use acquire::Acquire;
+use waitlist::{WaitKey, Waitlist};
+use wake_list::WakeList;
+
+pub use error::{AcquireError, TryAcquireError};
+pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
+
+/// The state word: bit 0 = closed, bit 1 = waiters queued, the rest = available permits.
+///
+/// Invariant: while `QUEUED` is set, the available count is 0 — every permit released while
+/// someone waits is assigned to the queue under the lock — and `QUEUED` is set and cleared only
+/// under the lock. So a lock-free fast path that sees `QUEUED` clear and enough permits may take
+/// them without overtaking anyone: its compare-and-swap fails if a waiter queued meanwhile.
+const CLOSED: usize = 1;
+const QUEUED: usize = 2;
+const SHIFT: u32 = 2;
+
+/// A counting semaphore whose permits are granted in FIFO order, a drop-in for
+/// [`tokio::sync::Semaphore`](https://docs.rs/tokio/1/tokio/sync/struct.Semaphore.html).
+///
+/// The same method names, signatures and error types as tokio's, so switching is a change of
+/// import.
+///
+/// # Guarantees
+///
+/// - **At most the permits there are.** Permits out (held by [`SemaphorePermit`]s and
+///   [`OwnedSemaphorePermit`]s) plus permits available always equal the permits the semaphore was
+///   created with, plus those added by [`add_permits`](Semaphore::add_permits), minus those
+///   forgotten ([`forget_permits`](Semaphore::forget_permits), [`SemaphorePermit::forget`]).
+/// - **FIFO.** Waiters are granted in the order they first polled their `acquire*` future. A
+///   newcomer never overtakes a queued waiter: while anyone waits, [`try_acquire`](Semaphore::try_acquire)
+///   fails with [`TryAcquireError::NoPermits`] and a new `acquire` queues at the back.
+/// - **`acquire_many` at the head blocks the queue.** Released permits are assigned to the head of
+///   the queue until it has all it asked for, even when smaller requests behind it could be served
+///   at once. This is what makes large requests starvation-free; the price is that one large
+///   request can hold up small ones. The permits assigned to a head that is still waiting are not
+///   [available](Semaphore::available_permits); they go back (and on to the next waiters) if that
+///   waiter is cancelled.
+/// - **Cancel safety.** Dropping an `acquire*` future at any point loses nothing: permits already
+///   assigned to it — part of its request, or all of it when it was granted but never polled again
+///   — are handed on to the next waiters or made available, and those waiters are woken.
+/// - **Close.** [`close`](Semaphore::close) wakes every waiter with an [`AcquireError`]; later
+///   acquires fail at once. Permits are still counted: dropping a permit after close still makes it
+///   available, and permits assigned to waiters that were closed out become available.
+/// - **No lock on the fast path.** When nobody waits, acquiring and releasing are a single
+///   compare-and-swap on one atomic word. Waiters live in a slab of reusable slots, so queueing
+///   allocates only while the slab grows to the largest number of simultaneous waiters.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use async_patterns::sync::Semaphore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # if async_patterns::__private::LOOM { return; }
+/// // At most two downloads at a time.
+/// let semaphore = Arc::new(Semaphore::new(2));
+/// let mut tasks = Vec::new();
+/// for i in 0..5 {
+///     let permit = semaphore.clone().acquire_owned().await.unwrap();
+///     tasks.push(tokio::spawn(async move {
+///         let _permit = permit; // released when the task ends
+///         i * 2
+///     }));
+/// }
+/// let mut total = 0;
+/// for task in tasks {
+///     total += task.await.unwrap();
+/// }
+/// assert_eq!(total, 20);
+/// assert_eq!(semaphore.available_permits(), 2);
+/// # }
+/// ```
+pub struct Semaphore {
+    state: AtomicUsize,
+    waiters: Mutex<Waitlist>,
+}
+
+impl Semaphore {
+    /// The largest number of permits a semaphore can hold: `usize::MAX >> 3`, as in tokio.
+    pub const MAX_PERMITS: usize = usize::MAX >> 3;
+
+    /// Creates a semaphore with `permits` available permits.
+    ///
+    /// # Panics
+    ///
+    /// If `permits` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS) (as tokio does: it is a programming
+    /// error, not a run-time condition).
+    #[must_use]
+    #[track_caller]
+    pub fn new(permits: usize) -> Self {
+        assert!(
+            permits <= Self::MAX_PERMITS,
+            "a semaphore may not have more than MAX_PERMITS ({}) permits ({permits} requested)",
+            Self::MAX_PERMITS
+        );
+        Semaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(Waitlist::new()),
+        }
+    }
+
+    /// Creates a semaphore in a `const` context (for a `static`).
+    ///
+    /// Not available under `--cfg loom`, whose primitives cannot be built in `const` context.
+    ///
+    /// # Panics
+    ///
+    /// If `permits` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS) (at compile time in a `static`).
+    #[cfg(not(loom))]
+    #[must_use]
+    pub const fn const_new(permits: usize) -> Self {
+        assert!(
+            permits <= Self::MAX_PERMITS,
+            "a semaphore may not have more than MAX_PERMITS permits"
+        );
+        Semaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(Waitlist::new()),
+        }
+    }
+
+    /// Creates a closed semaphore with no permits: every acquire fails at once.
+    #[must_use]
+    pub fn new_closed() -> Self {
+        Semaphore {
+            state: AtomicUsize::new(CLOSED),
+            waiters: Mutex::new(Waitlist::new()),
+        }
+    }
+
+    /// The number of permits that can be acquired right now.
+    ///
+    /// Permits already assigned to a queued waiter (see the type docs on `acquire_many`) are not
+    /// counted.
+    #[must_use]
+    pub fn available_permits(&self) -> usize {
+        self.state.load(Ordering::Acquire) >> SHIFT
+    }
+
+    /// Adds `n` permits, handing them to queued waiters first (in FIFO order).
+    ///
+    /// Permits may be added after [`close`](Self::close): they are counted, but no one can
+    /// acquire them.
+    ///
+    /// # Panics
+    ///
+    /// If the available permits would exceed [`MAX_PERMITS`](Self::MAX_PERMITS).
+    #[track_caller]
+    pub fn add_permits(&self, n: usize) {
+        let available = self.available_permits();
+        assert!(
+            n <= Self::MAX_PERMITS - available,
+            "adding {n} permits to {available} would exceed MAX_PERMITS ({})",
+            Self::MAX_PERMITS
+        );
+        self.release(n);
+    }
+
+    /// Removes up to `n` available permits for good and returns how many were removed.
+    ///
+    /// Only available permits are removed; permits that are held, or assigned to a queued waiter,
+    /// are not touched (forget those with [`SemaphorePermit::forget`]).
+    pub fn forget_permits(&self, n: usize) -> usize {
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            let removed = (current >> SHIFT).min(n);
+            if removed == 0 {
+                return 0;
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                current - (removed << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return removed,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Closes the semaphore: every queued waiter wakes with an [`AcquireError`], and every later
+    /// acquire fails at once. Idempotent.
+    ///
+    /// Permits stay counted: those held are given back as usual when dropped, and those that had
+    /// been assigned to waiters become available.
+    pub fn close(&self) {
+        self.state.fetch_or(CLOSED, Ordering::AcqRel);
+        let mut waiters = lock(&self.waiters);
+        loop {
+            let mut wakers = WakeList::new();
+            let returned = waiters.close(&mut wakers);
+            self.add_available(returned, waiters.is_empty());
+            if waiters.is_empty() {
+                drop(waiters);
+                wakers.wake_all();
+                return;
+            }
+            drop(waiters);
+            wakers.wake_all();
+            waiters = lock(&self.waiters);
+        }
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Waits for one permit.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future gives back any permit assigned to it and keeps its place
+    /// for no one; a waiter that is re-created queues at the back.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] if the semaphore is or becomes closed.
+    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.acquire_many(1).await
+    }
+
+    /// Waits for `n` permits at once. See the type docs for how a large request at the head of
+    /// the queue holds up smaller ones behind it. `n == 0` succeeds at once unless closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: permits assigned to it before it was dropped are handed on.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] if the semaphore is or becomes closed, or (32-bit targets only) if `n`
+    /// exceeds [`MAX_PERMITS`](Self::MAX_PERMITS) and so could never be granted.
+    pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        let n = n as usize;
+        Acquire::new(self, n).await?;
+        Ok(SemaphorePermit::new(self, n))
+    }
+
+    /// Takes one permit if one is available and nobody is queued.
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError::Closed`] or [`TryAcquireError::NoPermits`].
+    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        self.try_acquire_many(1)
+    }
+
+    /// Takes `n` permits if that many are available and nobody is queued.
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError::Closed`] or [`TryAcquireError::NoPermits`].
+    pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        let n = n as usize;
+        self.try_take(n)?;
+        Ok(SemaphorePermit::new(self, n))
+    }
+
+    /// [`acquire`](Self::acquire) for an `Arc<Semaphore>`: the permit owns a clone of the `Arc`
+    /// and so can move into a spawned task.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    pub async fn acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        self.acquire_many_owned(1).await
+    }
+
+    /// [`acquire_many`](Self::acquire_many) for an `Arc<Semaphore>`.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_many`](Self::acquire_many).
+    pub async fn acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        let n = n as usize;
+        Acquire::new(&self, n).await?;
+        Ok(OwnedSemaphorePermit::new(self, n))
+    }
+
+    /// [`try_acquire`](Self::try_acquire) for an `Arc<Semaphore>`.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        self.try_acquire_many_owned(1)
+    }
+
+    /// [`try_acquire_many`](Self::try_acquire_many) for an `Arc<Semaphore>`.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire_many`](Self::try_acquire_many).
+    pub fn try_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        let n = n as usize;
+        self.try_take(n)?;
+        Ok(OwnedSemaphorePermit::new(self, n))
+    }
+
+    /// Lock-free attempt: takes `n` permits if nobody is queued and enough are available.
+    fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            if current & CLOSED != 0 {
+                return Err(TryAcquireError::Closed);
+            }
+            // `QUEUED` implies 0 available, so this also refuses to overtake a queued waiter.
+            if n > current >> SHIFT {
+                return Err(TryAcquireError::NoPermits);
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                current - (n << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Slow path of an acquire, under the lock: takes `needed` permits if they are there and nobody
+    /// waits, or takes what is available (only when first in line) and queues for the rest.
+    /// `Ok(None)` = granted now, `Ok(Some(key))` = queued.
+    fn take_or_enqueue(
+        &self,
+        needed: usize,
+        waker: &Waker,
+    ) -> Result<Option<WaitKey>, AcquireError> {
+        let mut waiters = lock(&self.waiters);
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            if current & CLOSED != 0 {
+                return Err(AcquireError::closed());
+            }
+            if current & QUEUED != 0 {
+                // Others are queued, so nothing is available: wait behind them.
+                debug_assert_eq!(current >> SHIFT, 0);
+                return Ok(Some(waiters.push_back(needed, 0, waker.clone())));
+            }
+            let available = current >> SHIFT;
+            let (next, granted) = if available >= needed {
+                (current - (needed << SHIFT), true)
+            } else {
+                // First in line: keep what there is, and mark the queue non-empty in the same step.
+                ((current & CLOSED) | QUEUED, false)
+            };
+            match self
+                .state
+                .compare_exchange(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if granted => return Ok(None),
+                Ok(_) => return Ok(Some(waiters.push_back(needed, available, waker.clone()))),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Gives `n` permits back: lock-free when nobody waits, else through the queue.
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut current = self.state.load(Ordering::Acquire);
+        while current & QUEUED == 0 {
+            let next = current
+                .checked_add(n << SHIFT)
+                .expect("permit count overflowed the semaphore's state word");
+            match self.state.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+        self.release_locked(n, lock(&self.waiters));
+    }
+
+    /// Hands `n` permits to the queue in FIFO order, makes the rest available, and wakes the
+    /// waiters that were completed — outside the lock, in batches.
+    fn release_locked<'a>(&'a self, mut n: usize, mut waiters: MutexGuard<'a, Waitlist>) {
+        loop {
+            let mut wakers = WakeList::new();
+            n = waiters.assign(n, &mut wakers);
+            let drained = waiters.is_empty();
+            if drained || n == 0 {
+                self.add_available(n, drained);
+                drop(waiters);
+                wakers.wake_all();
+                return;
+            }
+            // The wake batch filled up with permits left to hand out: wake this batch unlocked.
+            drop(waiters);
+            wakers.wake_all();
+            waiters = lock(&self.waiters);
+        }
+    }
+
+    /// Under the lock: adds `n` available permits, clearing `QUEUED` when the queue is empty.
+    fn add_available(&self, n: usize, queue_empty: bool) {
+        if n == 0 && !queue_empty {
+            return;
+        }
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            let mut next = current
+                .checked_add(n << SHIFT)
+                .expect("permit count overflowed the semaphore's state word");
+            if queue_empty {
+                next &= !QUEUED;
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+impl Default for Semaphore {
+    /// A semaphore with no permits.
+    fn default() -> Self {
+        Semaphore::new(0)
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    /// Shows the available permits, whether it is closed and how many wait; takes the internal
+    /// lock only briefly (never waits for a permit).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.load(Ordering::Acquire);
+        f.debug_struct("Semaphore")
+            .field("available_permits", &(state >> SHIFT))
+            .field("closed", &(state & CLOSED != 0))
+            .field("waiters", &lock(&self.waiters).len())
+            .finish()
+    }
+}

@@ -1,0 +1,3 @@
+#![cfg(not(loom))]
+//! Placeholder while the behaviour tests are written.
+mod support;
