@@ -61,6 +61,14 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// Exclusive access to the data of a [`Mutex`]; the lock is released when it is dropped.
+///
+/// It is `Send` when `T: Send` and `Sync` only when `T: Send + Sync` (sharing a guard shares
+/// `&T`), so a guard over a `Cell` cannot be shared between threads:
+///
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<async_patterns::sync::MutexGuard<'static, std::cell::Cell<u8>>>();
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct MutexGuard<'a, T: ?Sized> {
     lock: &'a Mutex<T>,

@@ -1,0 +1,303 @@
+#![cfg(not(loom))]
+//! Poll-level and runtime behaviour of the shipped `Semaphore`: FIFO, how `acquire_many` at the
+//! head holds up smaller requests, cancel safety, close, and the documented panics.
+//! The random-sequence version of these checks is `semaphore_model.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_patterns::sync::{Semaphore, TryAcquireError};
+use tokio_test::task::spawn;
+use tokio_test::{assert_pending, assert_ready, assert_ready_err, assert_ready_ok};
+
+#[test]
+fn waiters_are_granted_in_arrival_order() {
+    let semaphore = Semaphore::new(0);
+    let mut first = spawn(semaphore.acquire());
+    let mut second = spawn(semaphore.acquire());
+    let mut third = spawn(semaphore.acquire());
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    assert_pending!(third.poll());
+
+    semaphore.add_permits(1);
+    assert!(first.is_woken());
+    assert!(!second.is_woken());
+    assert_pending!(second.poll());
+    let permit = assert_ready_ok!(first.poll());
+
+    drop(permit);
+    assert!(second.is_woken());
+    let _second = assert_ready_ok!(second.poll());
+    assert_pending!(third.poll());
+}
+
+#[test]
+fn try_acquire_never_overtakes_a_queued_waiter() {
+    let semaphore = Semaphore::new(1);
+    let mut big = spawn(semaphore.acquire_many(2));
+    assert_pending!(big.poll());
+    // The one permit went to the head as a partial assignment: nothing is available to barge with.
+    assert_eq!(semaphore.available_permits(), 0);
+    assert_eq!(
+        semaphore.try_acquire().unwrap_err(),
+        TryAcquireError::NoPermits
+    );
+    let mut small = spawn(semaphore.acquire());
+    assert_pending!(small.poll());
+    semaphore.add_permits(1);
+    let _big = assert_ready_ok!(big.poll());
+    assert_pending!(small.poll());
+}
+
+#[test]
+fn acquire_many_at_the_head_holds_up_smaller_requests_until_it_is_served() {
+    let semaphore = Semaphore::new(0);
+    let mut head = spawn(semaphore.acquire_many(3));
+    let mut behind = spawn(semaphore.acquire());
+    assert_pending!(head.poll());
+    assert_pending!(behind.poll());
+    semaphore.add_permits(2);
+    // Two permits would serve `behind`, but they are assigned to the head.
+    assert!(!behind.is_woken());
+    assert_pending!(behind.poll());
+    assert_pending!(head.poll());
+    semaphore.add_permits(2);
+    let head_permit = assert_ready_ok!(head.poll());
+    assert_eq!(head_permit.num_permits(), 3);
+    assert_eq!(assert_ready_ok!(behind.poll()).num_permits(), 1);
+}
+
+#[test]
+fn cancelling_a_partially_served_head_passes_its_permits_on() {
+    let semaphore = Semaphore::new(0);
+    let mut head = spawn(semaphore.acquire_many(3));
+    let mut behind = spawn(semaphore.acquire_many(2));
+    assert_pending!(head.poll());
+    assert_pending!(behind.poll());
+    semaphore.add_permits(2);
+    assert_pending!(behind.poll());
+    drop(head);
+    assert!(behind.is_woken());
+    assert_eq!(assert_ready_ok!(behind.poll()).num_permits(), 2);
+    assert_eq!(semaphore.available_permits(), 2);
+}
+
+#[test]
+fn cancelling_a_granted_but_unobserved_acquire_returns_its_permits() {
+    let semaphore = Semaphore::new(1);
+    let held = semaphore.try_acquire().unwrap();
+    let mut granted = spawn(semaphore.acquire());
+    let mut next = spawn(semaphore.acquire());
+    assert_pending!(granted.poll());
+    assert_pending!(next.poll());
+    drop(held); // the permit is assigned to `granted`, which never polls again
+    assert!(granted.is_woken());
+    drop(granted);
+    assert!(
+        next.is_woken(),
+        "the permit must move on to the next waiter"
+    );
+    drop(assert_ready_ok!(next.poll()));
+    assert_eq!(semaphore.available_permits(), 1);
+}
+
+#[test]
+fn close_wakes_every_waiter_with_an_error_and_keeps_counting_permits() {
+    let semaphore = Semaphore::new(1);
+    let held = semaphore.try_acquire().unwrap();
+    let mut waiters: Vec<_> = (0..40).map(|_| spawn(semaphore.acquire())).collect();
+    let mut many = spawn(semaphore.acquire_many(2));
+    for waiter in &mut waiters {
+        assert_pending!(waiter.poll());
+    }
+    assert_pending!(many.poll());
+    semaphore.close();
+    // More than one wake batch (32) of waiters: all of them are woken.
+    for waiter in &mut waiters {
+        assert!(waiter.is_woken());
+        assert_ready_err!(waiter.poll());
+    }
+    assert_ready_err!(many.poll());
+    assert_eq!(
+        semaphore.try_acquire().unwrap_err(),
+        TryAcquireError::Closed
+    );
+    assert!(semaphore.is_closed());
+    drop(held);
+    semaphore.add_permits(2);
+    assert_eq!(semaphore.available_permits(), 3);
+    assert_eq!(
+        semaphore.try_acquire_many(0).unwrap_err(),
+        TryAcquireError::Closed
+    );
+}
+
+#[test]
+fn a_release_completing_more_than_one_wake_batch_wakes_everyone() {
+    let semaphore = Semaphore::new(0);
+    let mut waiters: Vec<_> = (0..100).map(|_| spawn(semaphore.acquire())).collect();
+    for waiter in &mut waiters {
+        assert_pending!(waiter.poll());
+    }
+    semaphore.add_permits(100);
+    for waiter in &mut waiters {
+        assert!(waiter.is_woken());
+        assert_ready_ok!(waiter.poll()).forget();
+    }
+    assert_eq!(semaphore.available_permits(), 0);
+}
+
+#[test]
+fn acquiring_zero_permits_succeeds_unless_closed() {
+    let semaphore = Semaphore::new(0);
+    let mut queued = spawn(semaphore.acquire());
+    assert_pending!(queued.poll());
+    assert_eq!(semaphore.try_acquire_many(0).unwrap().num_permits(), 0);
+    let mut zero = spawn(semaphore.acquire_many(0));
+    assert_eq!(assert_ready_ok!(zero.poll()).num_permits(), 0);
+    semaphore.close();
+    let mut zero = spawn(semaphore.acquire_many(0));
+    assert_ready_err!(zero.poll());
+}
+
+#[test]
+fn forget_permits_takes_only_available_ones() {
+    let semaphore = Semaphore::new(3);
+    let held = semaphore.try_acquire().unwrap();
+    assert_eq!(semaphore.forget_permits(5), 2);
+    assert_eq!(semaphore.forget_permits(1), 0);
+    drop(held);
+    assert_eq!(semaphore.available_permits(), 1);
+}
+
+#[test]
+fn permits_split_merge_and_forget_keep_the_count() {
+    let semaphore = Semaphore::new(5);
+    let mut permit = semaphore.try_acquire_many(3).unwrap();
+    let part = permit.split(2).unwrap();
+    assert_eq!((permit.num_permits(), part.num_permits()), (1, 2));
+    assert!(permit.split(2).is_none());
+    assert_eq!(permit.num_permits(), 1);
+    permit.merge(part);
+    assert_eq!(permit.num_permits(), 3);
+    permit.split(1).unwrap().forget();
+    drop(permit);
+    assert_eq!(semaphore.available_permits(), 4);
+}
+
+#[test]
+#[should_panic(expected = "merging permits from different semaphores")]
+fn merging_permits_of_different_semaphores_panics() {
+    let a = Semaphore::new(1);
+    let b = Semaphore::new(1);
+    let mut pa = a.try_acquire().unwrap();
+    pa.merge(b.try_acquire().unwrap());
+}
+
+#[test]
+#[should_panic(expected = "more than MAX_PERMITS")]
+fn new_beyond_max_permits_panics_with_a_message_that_says_so() {
+    let _ = Semaphore::new(Semaphore::MAX_PERMITS + 1);
+}
+
+#[test]
+#[should_panic(expected = "would exceed MAX_PERMITS")]
+fn add_permits_beyond_max_permits_panics_with_a_message_that_says_so() {
+    let semaphore = Semaphore::new(Semaphore::MAX_PERMITS);
+    semaphore.add_permits(1);
+}
+
+#[test]
+fn max_permits_is_accepted() {
+    let semaphore = Semaphore::new(Semaphore::MAX_PERMITS);
+    assert_eq!(semaphore.available_permits(), Semaphore::MAX_PERMITS);
+    assert_eq!(
+        semaphore.try_acquire_many(u32::MAX).unwrap().num_permits(),
+        u32::MAX as usize
+    );
+}
+
+#[test]
+fn const_new_and_new_closed() {
+    static SEMAPHORE: Semaphore = Semaphore::const_new(2);
+    assert_eq!(SEMAPHORE.try_acquire_many(2).unwrap().num_permits(), 2);
+    let closed = Semaphore::new_closed();
+    assert!(closed.is_closed());
+    assert_eq!(
+        closed.try_acquire_many(0).unwrap_err(),
+        TryAcquireError::Closed
+    );
+}
+
+#[test]
+fn debug_output_shows_state_without_waiting() {
+    let semaphore = Semaphore::new(1);
+    let _held = semaphore.try_acquire().unwrap();
+    let mut waiter = spawn(semaphore.acquire());
+    assert_pending!(waiter.poll());
+    assert_eq!(
+        format!("{semaphore:?}"),
+        "Semaphore { available_permits: 0, closed: false, waiters: 1 }"
+    );
+}
+
+#[test]
+fn errors_display_their_cause_once() {
+    let semaphore = Semaphore::new_closed();
+    let mut acquire = spawn(semaphore.acquire());
+    let err = assert_ready!(acquire.poll()).unwrap_err();
+    assert_eq!(err.to_string(), "semaphore closed");
+    assert_eq!(
+        TryAcquireError::NoPermits.to_string(),
+        "no permits available"
+    );
+    assert!(std::error::Error::source(&err).is_none());
+}
+
+async fn at_most_k_held_at_once() {
+    const K: usize = 3;
+    let semaphore = Arc::new(Semaphore::new(K));
+    let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let semaphore = Arc::clone(&semaphore);
+            let held = Arc::clone(&held);
+            tokio::spawn(async move {
+                let _permit = semaphore.acquire_many(1 + i % 2).await.unwrap();
+                let now = held.fetch_add(1 + i as usize % 2, std::sync::atomic::Ordering::SeqCst);
+                assert!(now + 1 + i as usize % 2 <= K, "more than {K} permits out");
+                tokio::task::yield_now().await;
+                held.fetch_sub(1 + i as usize % 2, std::sync::atomic::Ordering::SeqCst);
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(semaphore.available_permits(), K);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn at_most_k_permits_out_current_thread() {
+    at_most_k_held_at_once().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_k_permits_out_multi_thread() {
+    at_most_k_held_at_once().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn acquire_cancelled_by_timeout_while_queued_loses_nothing() {
+    let semaphore = Arc::new(Semaphore::new(2));
+    let held = Arc::clone(&semaphore).acquire_many_owned(2).await.unwrap();
+    let timed_out =
+        tokio::time::timeout(Duration::from_millis(50), semaphore.acquire_many(2)).await;
+    assert!(timed_out.is_err());
+    let waiter = tokio::spawn(Arc::clone(&semaphore).acquire_owned());
+    tokio::task::yield_now().await;
+    drop(held);
+    assert_eq!(waiter.await.unwrap().unwrap().num_permits(), 1);
+    assert_eq!(semaphore.available_permits(), 2);
+}
