@@ -1,3 +1,0 @@
-#![cfg(not(loom))]
-//! Placeholder while the behaviour tests are written.
-mod support;
