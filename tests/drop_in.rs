@@ -105,3 +105,52 @@ async fn semaphore_behaves_like_tokios_when_only_the_import_changes() {
 async fn mutex_behaves_like_tokios_when_only_the_import_changes() {
     assert_eq!(our_mutex::run().await, tokio_mutex::run().await);
 }
+
+macro_rules! rwlock_usage {
+    ($module:ident, $path:path) => {
+        mod $module {
+            use super::*;
+            use sync::{
+                OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard,
+                RwLockWriteGuard, TryLockError,
+            };
+            use $path as sync;
+
+            pub async fn run() -> Vec<String> {
+                let mut log = Vec::new();
+                let lock = Arc::new(RwLock::with_max_readers(1u32, 4));
+                {
+                    let a: RwLockReadGuard<'_, u32> = lock.read().await;
+                    let b = lock.try_read().unwrap();
+                    let err: TryLockError = lock.try_write().unwrap_err();
+                    log.push(format!("{} {} {err}", *a, *b));
+                }
+                let mut w: RwLockWriteGuard<'_, u32> = lock.write().await;
+                *w += 1;
+                let r = w.downgrade();
+                log.push(format!("{:?}", *r));
+                drop(r);
+                let mut ow: OwnedRwLockWriteGuard<u32> = Arc::clone(&lock).write_owned().await;
+                *ow += 1;
+                let or: OwnedRwLockReadGuard<u32> = ow.downgrade();
+                log.push(format!("{}", *or));
+                drop(or);
+                let _ = Arc::clone(&lock).read_owned().await;
+                assert!(Arc::clone(&lock).try_read_owned().is_ok());
+                assert!(Arc::clone(&lock).try_write_owned().is_ok());
+                let mut plain = RwLock::new(1);
+                *plain.get_mut() += 1;
+                log.push(format!("{}", plain.into_inner()));
+                log
+            }
+        }
+    };
+}
+
+rwlock_usage!(tokio_rwlock, tokio::sync);
+rwlock_usage!(our_rwlock, async_patterns::sync);
+
+#[tokio::test]
+async fn rwlock_behaves_like_tokios_when_only_the_import_changes() {
+    assert_eq!(our_rwlock::run().await, tokio_rwlock::run().await);
+}

@@ -5,11 +5,16 @@
 //! |---|---|---|
 //! | [`Semaphore`] | atomic fast path + FIFO slab queue | FIFO, no barging |
 //! | [`Mutex`] | `Semaphore::new(1)` + an `UnsafeCell` | FIFO |
+//! | [`RwLock`] | `Semaphore::new(max_readers)`: read takes 1, write takes all | FIFO: a queued writer blocks later readers |
 
 mod mutex;
+mod rwlock;
 mod semaphore;
 
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

@@ -88,9 +88,16 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for MutexGuard<'_, T> {}
 // SAFETY: as for `MutexGuard`: shared guards expose `&T` to several threads.
 unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
 
-/// Error from [`Mutex::try_lock`]: the lock is held, or others are queued for it.
+/// Error from [`Mutex::try_lock`] and the `try_*` methods of [`RwLock`](super::RwLock): the lock
+/// is held, or others are queued for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TryLockError(());
+
+impl TryLockError {
+    pub(super) const fn new() -> Self {
+        TryLockError(())
+    }
+}
 
 impl fmt::Display for TryLockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -154,7 +161,7 @@ impl<T: ?Sized> Mutex<T> {
                 permit.forget();
                 Ok(MutexGuard { lock: self })
             }
-            Err(_) => Err(TryLockError(())),
+            Err(_) => Err(TryLockError::new()),
         }
     }
 
@@ -179,7 +186,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         match self.semaphore.try_acquire() {
             Ok(permit) => permit.forget(),
-            Err(_) => return Err(TryLockError(())),
+            Err(_) => return Err(TryLockError::new()),
         }
         Ok(OwnedMutexGuard { lock: self })
     }
