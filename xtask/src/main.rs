@@ -1,1 +1,50 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, written with std only.
+//!
+//! `cargo xtask gate` runs the correctness gate (see `gate.rs` for the steps and `report.rs` for
+//! the summary it prints and writes to `target/gate/`).
+
+mod gate;
+mod report;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask: project automation
+
+USAGE:
+    cargo xtask <COMMAND> [OPTIONS]
+
+COMMANDS:
+    gate    run the correctness gate (tests, loom models) and write a summary
+            to target/gate/summary.{json,md}; `cargo xtask gate --help` for more
+    help    print this message
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("gate") => match gate::Options::parse(&args[1..]) {
+            Ok(Some(options)) => gate::run(&options),
+            Ok(None) => {
+                print!("{}", gate::HELP);
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("error: {message}\n\n{}", gate::HELP);
+                ExitCode::from(2)
+            }
+        },
+        Some("help" | "-h" | "--help") => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("error: unknown command `{other}`\n\n{HELP}");
+            ExitCode::from(2)
+        }
+        None => {
+            eprint!("{HELP}");
+            ExitCode::from(2)
+        }
+    }
+}
