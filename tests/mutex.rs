@@ -27,8 +27,7 @@ async fn count_to(tasks: u64) -> u64 {
     for handle in handles {
         handle.await.unwrap();
     }
-    let value = *counter.lock().await;
-    value
+    *counter.lock().await
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -1,0 +1,374 @@
+#![cfg(not(loom))]
+//! The rate limiter: its stated bounds checked over every window, the guide's interval-refill
+//! limiter caught by the same checker (its three measured failures and its leaked tasks), FIFO
+//! waiters, cancel safety and bad input. Random arrival patterns: `rate_model.rs`.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_patterns::rate::{ExceedsCapacity, Quota, QuotaError, RateLimiter, TryAcquireError};
+use async_patterns::time::{Clock, Instant, ManualClock};
+use support::window_checker::{WindowViolation, max_in_any_window};
+use tokio::sync::Semaphore as TokioSemaphore;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The guide's limiter, as copy-pasted: a tokio semaphore topped up to `rate` permits by an
+/// interval task that is never stopped.
+struct GuideRateLimiter {
+    semaphore: Arc<TokioSemaphore>,
+}
+
+impl GuideRateLimiter {
+    fn new(rate: usize, per: Duration) -> Self {
+        let semaphore = Arc::new(TokioSemaphore::new(rate));
+        let refill = Arc::clone(&semaphore);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(per);
+            loop {
+                interval.tick().await;
+                let available = refill.available_permits();
+                if available < rate {
+                    refill.add_permits(rate - available);
+                }
+            }
+        });
+        GuideRateLimiter { semaphore }
+    }
+
+    async fn acquire(&self) {
+        self.semaphore.acquire().await.unwrap().forget();
+    }
+}
+
+/// Something that admits callers one at a time: the guide's limiter or ours.
+trait Admit: Send + Sync + 'static {
+    fn admit(&self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl Admit for GuideRateLimiter {
+    async fn admit(&self) {
+        self.acquire().await;
+    }
+}
+
+impl Admit for RateLimiter {
+    async fn admit(&self) {
+        self.acquire().await;
+    }
+}
+
+/// Spawns one caller per arrival offset (from now); each records the instant it was admitted.
+/// Returns the admission times once every caller is through, in paused time.
+async fn admissions<L: Admit>(limiter: Arc<L>, arrivals: Vec<Duration>) -> Vec<Instant> {
+    let start = Instant::now();
+    let callers: Vec<_> = arrivals
+        .into_iter()
+        .map(|offset| {
+            let limiter = Arc::clone(&limiter);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(start + offset).await;
+                limiter.admit().await;
+                Instant::now()
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for caller in callers {
+        times.push(caller.await.unwrap());
+    }
+    times
+}
+
+fn at(offset_ms: u64, count: usize) -> Vec<Duration> {
+    vec![Duration::from_millis(offset_ms); count]
+}
+
+// ---- the guide's limiter: each measured failure, found by the checker -----------------------
+
+#[tokio::test(start_paused = true)]
+async fn checker_finds_the_guide_limiter_admitting_20_across_a_fixed_window_boundary() {
+    let guide = Arc::new(GuideRateLimiter::new(10, SECOND));
+    let mut arrivals = at(500, 10);
+    arrivals.extend(at(1_000, 10));
+    let times = admissions(guide, arrivals).await;
+    let found = max_in_any_window(&times, SECOND);
+    assert_eq!(
+        found.count, 20,
+        "the checker must see all 20 in one window: {found:?}"
+    );
+    assert!(found.exceeds(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn checker_finds_the_guide_limiter_admitting_20_at_time_zero() {
+    let guide = GuideRateLimiter::new(10, SECOND);
+    let start = Instant::now();
+    // The task that made the limiter uses it at once: it takes the initial 10 before the refill
+    // task has run, and the interval's first tick is immediate, so it tops up 10 more at t = 0.
+    let mut times = Vec::new();
+    for _ in 0..30 {
+        guide.acquire().await;
+        times.push(Instant::now());
+    }
+    let found = max_in_any_window(&times, SECOND);
+    assert_eq!(found.count, 20, "{found:?}");
+    assert_eq!(found.window_start, start);
+}
+
+#[tokio::test(start_paused = true)]
+async fn checker_finds_the_guide_limiter_bursting_after_a_stall() {
+    let guide = Arc::new(GuideRateLimiter::new(5, SECOND));
+    let waiting = tokio::spawn(admissions(Arc::clone(&guide), at(0, 40)));
+    tokio::task::yield_now().await;
+    // The runtime is busy elsewhere for 5 s: the interval has missed five ticks, and by default
+    // (`MissedTickBehavior::Burst`) it fires them back to back.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let times = waiting.await.unwrap();
+    let found = max_in_any_window(&times, SECOND);
+    assert_eq!(found.count, 25, "{found:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn guide_limiter_leaves_a_task_per_dropped_limiter_and_ours_leaves_none() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    for _ in 0..1_000 {
+        drop(GuideRateLimiter::new(10, SECOND));
+    }
+    tokio::task::yield_now().await;
+    assert_eq!(metrics.num_alive_tasks() - before, 1_000);
+
+    let before = metrics.num_alive_tasks();
+    for _ in 0..1_000 {
+        drop(RateLimiter::new(Quota::per_window(10, SECOND)).unwrap());
+    }
+    assert_eq!(metrics.num_alive_tasks(), before);
+}
+
+// ---- ours, under the same arrival patterns ---------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn sliding_window_holds_its_bound_where_the_guide_limiter_failed() {
+    let quota = Quota::per_window(10, SECOND);
+    let limiter = Arc::new(RateLimiter::new(quota).unwrap());
+    let mut arrivals = at(500, 10);
+    arrivals.extend(at(1_000, 10));
+    arrivals.extend(at(0, 30));
+    let times = admissions(Arc::clone(&limiter), arrivals).await;
+    assert_eq!(times.len(), 50);
+    let found = max_in_any_window(&times, SECOND);
+    assert_eq!(found.count, 10, "{found:?}");
+
+    let stalled = Arc::new(RateLimiter::new(Quota::per_window(5, SECOND)).unwrap());
+    let waiting = tokio::spawn(admissions(Arc::clone(&stalled), at(0, 40)));
+    tokio::task::yield_now().await;
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let times = waiting.await.unwrap();
+    assert_eq!(max_in_any_window(&times, SECOND).count, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_bucket_admits_up_to_its_documented_bound_and_no_more() {
+    // burst = rate = 10 per second: up to 2 * 10 - 1 = 19 in some one-second window.
+    let quota = Quota::token_bucket(10, SECOND, 10);
+    assert_eq!(quota.max_in_any_window(SECOND), 19);
+    let limiter = Arc::new(RateLimiter::new(quota).unwrap());
+    let times = admissions(limiter, at(0, 60)).await;
+    let found = max_in_any_window(&times, SECOND);
+    assert_eq!(
+        found.count, 19,
+        "the bound is reached, so it is exact: {found:?}"
+    );
+    // In the long run: 10 per second after the first burst.
+    let last = *times.iter().max().unwrap();
+    assert_eq!(last - times[0], Duration::from_millis(100) * 50);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sliding_window_bound_is_reached_over_longer_windows() {
+    let quota = Quota::per_window(3, SECOND);
+    let limiter = Arc::new(RateLimiter::new(quota).unwrap());
+    let times = admissions(limiter, at(0, 12)).await;
+    for len in [SECOND / 2, SECOND, SECOND * 3 / 2, SECOND * 3] {
+        assert_eq!(
+            max_in_any_window(&times, len).count as u128,
+            quota.max_in_any_window(len).min(12),
+            "window {len:?}"
+        );
+    }
+}
+
+// ---- waiting: FIFO, cancel safety ------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn waiting_callers_are_admitted_in_arrival_order() {
+    let limiter = Arc::new(RateLimiter::new(Quota::per_window(2, SECOND)).unwrap());
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut callers = Vec::new();
+    for id in 0..10 {
+        let limiter = Arc::clone(&limiter);
+        let order = Arc::clone(&order);
+        callers.push(tokio::spawn(async move {
+            limiter.acquire().await;
+            order.lock().unwrap().push(id);
+        }));
+        tokio::task::yield_now().await; // arrival order = id order
+    }
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), (0..10).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_request_at_the_head_is_not_overtaken_by_small_ones() {
+    let limiter = Arc::new(RateLimiter::new(Quota::per_window(4, SECOND)).unwrap());
+    limiter.try_acquire_many(3).unwrap();
+    let big = tokio::spawn({
+        let limiter = Arc::clone(&limiter);
+        async move {
+            limiter.acquire_many(4).await.unwrap();
+            Instant::now()
+        }
+    });
+    tokio::task::yield_now().await;
+    // One admission would fit now, but the head (4) waits for the window: a newcomer must not
+    // take it.
+    let retry = limiter.try_acquire().unwrap_err().retry_after().unwrap();
+    assert!(retry > Duration::ZERO);
+    let start = Instant::now();
+    let admitted = big.await.unwrap();
+    assert_eq!(admitted - start, SECOND);
+}
+
+#[tokio::test(start_paused = true)]
+async fn acquire_cancelled_by_timeout_gives_up_its_place_without_consuming_budget() {
+    let limiter = Arc::new(RateLimiter::new(Quota::per_window(1, SECOND)).unwrap());
+    limiter.acquire().await;
+    let start = Instant::now();
+    // Waits for the window, gives up half-way.
+    assert!(
+        tokio::time::timeout(SECOND / 2, limiter.acquire())
+            .await
+            .is_err()
+    );
+    // The cancelled caller consumed nothing: the next one gets the slot at exactly t = 1 s.
+    limiter.acquire().await;
+    assert_eq!(Instant::now() - start, SECOND);
+    assert!(limiter.try_acquire().is_err());
+}
+
+// ---- no runtime, manual clock, bad input -----------------------------------------------------
+
+#[test]
+fn try_acquire_works_outside_a_runtime_and_says_how_long_to_wait() {
+    let clock = ManualClock::new();
+    let limiter = RateLimiter::with_clock(Quota::per_window(2, SECOND), clock.clone()).unwrap();
+    limiter.try_acquire().unwrap();
+    clock.advance(Duration::from_millis(300));
+    limiter.try_acquire().unwrap();
+    let err = limiter.try_acquire().unwrap_err();
+    assert_eq!(
+        err,
+        TryAcquireError::RateLimited {
+            retry_after: Duration::from_millis(700)
+        }
+    );
+    assert_eq!(err.to_string(), "rate limited: retry after 700ms");
+    clock.advance(Duration::from_millis(700));
+    limiter.try_acquire().unwrap();
+    assert!(limiter.try_acquire().is_err());
+
+    let plain = RateLimiter::new(Quota::token_bucket(5, SECOND, 1)).unwrap();
+    plain.try_acquire().unwrap();
+    assert!(plain.try_acquire().unwrap_err().retry_after().unwrap() <= Duration::from_millis(200));
+}
+
+#[test]
+fn a_request_that_can_never_fit_fails_at_once() {
+    let limiter =
+        RateLimiter::with_clock(Quota::token_bucket(10, SECOND, 3), ManualClock::new()).unwrap();
+    let err = limiter.try_acquire_many(4).unwrap_err();
+    assert_eq!(
+        err,
+        TryAcquireError::ExceedsCapacity(ExceedsCapacity {
+            requested: 4,
+            capacity: 3
+        })
+    );
+    assert_eq!(err.retry_after(), None);
+    assert_eq!(
+        err.to_string(),
+        "4 admissions requested at once, but the quota admits at most 3"
+    );
+    let waited = futures::executor::block_on(limiter.acquire_many(4));
+    assert_eq!(
+        waited,
+        Err(ExceedsCapacity {
+            requested: 4,
+            capacity: 3
+        })
+    );
+    limiter.try_acquire_many(3).unwrap();
+}
+
+#[test]
+fn invalid_quotas_are_refused_with_a_typed_error() {
+    let cases = [
+        (Quota::per_window(0, SECOND), QuotaError::ZeroMax),
+        (Quota::per_window(1, Duration::ZERO), QuotaError::ZeroWindow),
+        (
+            Quota::per_window(1, Duration::MAX),
+            QuotaError::DurationOverflow,
+        ),
+        (Quota::token_bucket(0, SECOND, 1), QuotaError::ZeroRate),
+        (Quota::token_bucket(1, SECOND, 0), QuotaError::ZeroBurst),
+        (
+            Quota::token_bucket(1, Duration::ZERO, 1),
+            QuotaError::ZeroWindow,
+        ),
+        (
+            Quota::token_bucket(2_000_000_000, SECOND, 1),
+            QuotaError::RateTooHigh,
+        ),
+        (
+            Quota::token_bucket(1, Duration::MAX, 2),
+            QuotaError::DurationOverflow,
+        ),
+        (
+            Quota::token_bucket(1, Duration::from_secs(1 << 40), u32::MAX),
+            QuotaError::DurationOverflow,
+        ),
+    ];
+    for (quota, expected) in cases {
+        assert_eq!(RateLimiter::new(quota).unwrap_err(), expected, "{quota:?}");
+        assert!(!expected.to_string().is_empty());
+    }
+}
+
+#[test]
+fn the_manual_clock_wakes_a_sleeper_only_when_its_deadline_is_reached() {
+    use tokio_test::{assert_pending, assert_ready, task::spawn};
+    let clock = ManualClock::new();
+    let deadline = clock.now() + SECOND;
+    let mut sleep = spawn(clock.sleep_until(deadline));
+    assert_pending!(sleep.poll());
+    clock.advance(SECOND / 2);
+    assert!(!sleep.is_woken());
+    clock.advance(SECOND / 2);
+    assert!(sleep.is_woken());
+    assert_ready!(sleep.poll());
+}
+
+#[test]
+fn the_window_checker_counts_half_open_windows() {
+    let t0 = Instant::now();
+    let times = [t0, t0 + SECOND, t0 + SECOND, t0 + SECOND * 2];
+    // [t0, t0 + 1 s) holds one; [t0 + 1 s, t0 + 2 s) holds two.
+    let found: WindowViolation = max_in_any_window(&times, SECOND);
+    assert_eq!(found.count, 2);
+    assert_eq!(found.window_start, t0 + SECOND);
+}
