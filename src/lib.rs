@@ -7,12 +7,14 @@
 //!
 //! | module | what it gives |
 //! |---|---|
+//! | [`channel`] | a bounded MPMC channel on two semaphores: FIFO both ways, cancel-safe send and recv, values never lost on close |
 //! | [`rate`] | [`RateLimiter`](rate::RateLimiter): a strict sliding window or a token bucket, with the exact bound documented; FIFO waiters, no background task |
 //! | [`time`] | the injected [`Clock`](time::Clock): tokio's (simulated in tests) or a [`ManualClock`](time::ManualClock) |
 //! | [`sync`] | [`Semaphore`](sync::Semaphore) and [`Mutex`](sync::Mutex), drop-ins for `tokio::sync`'s, FIFO and cancel safe |
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod channel;
 mod loom;
 pub mod rate;
 pub mod sync;

@@ -268,7 +268,8 @@ impl Semaphore {
         self.try_acquire_many(1)
     }
 
-    /// Takes `n` permits if that many are available and nobody is queued.
+    /// Takes `n` permits if that many are available and nobody is queued. `n == 0` succeeds
+    /// unless the semaphore is closed (taking nothing overtakes no one), as in tokio.
     ///
     /// # Errors
     ///

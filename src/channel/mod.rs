@@ -1,0 +1,276 @@
+//! A bounded multi-producer multi-consumer channel, built on the semaphore core.
+//!
+//! [`bounded`] returns a cloneable [`Sender`] and a cloneable [`Receiver`]. Two semaphores do the
+//! waiting — one counts free slots, one counts values ready — so both sides inherit the core's
+//! verified properties:
+//!
+//! - **FIFO waiting**: senders waiting for space are let in in arrival order, and so are receivers
+//!   waiting for a value. Values come out in the order they went in.
+//! - **Cancel safety**: a dropped [`send`](Sender::send) future enqueues nothing (its value is
+//!   dropped with it; it never reached the channel). A dropped [`recv`](Receiver::recv) future never
+//!   swallows a value: a value assigned to a receiver that is then dropped goes to the next
+//!   receiver, or stays queued.
+//! - **Close**: [`close`](Sender::close) (or dropping every sender) stops new sends; receivers
+//!   still get every value that was sent, then `None`. Dropping every receiver closes the channel
+//!   and drops what is queued; senders get their value back in the error.
+//! - **Nothing refused is lost**: every error that refuses a value carries it back.
+//! - **Bad input**: capacity 0 is a typed [`CapacityError`] (there is no rendezvous mode).
+//!
+//! # Example
+//!
+//! ```
+//! use async_patterns::channel;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! # if async_patterns::__private::LOOM { return; }
+//! let (tx, rx) = channel::bounded(2).unwrap();
+//! let producer = tokio::spawn(async move {
+//!     for i in 0..5 {
+//!         tx.send(i).await.unwrap(); // waits while 2 values are queued
+//!     }
+//!     // `tx` dropped here: the channel closes once the values are taken.
+//! });
+//! let mut got = Vec::new();
+//! while let Some(value) = rx.recv().await {
+//!     got.push(value);
+//! }
+//! producer.await.unwrap();
+//! assert_eq!(got, [0, 1, 2, 3, 4]);
+//! # }
+//! ```
+
+mod error;
+mod shared;
+
+use std::fmt;
+
+use crate::loom::Arc;
+use crate::sync::{Semaphore, TryAcquireError};
+
+pub use error::{CapacityError, SendError, TryRecvError, TrySendError};
+use shared::Shared;
+
+/// Creates a channel that holds up to `capacity` values.
+///
+/// # Errors
+///
+/// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above `Semaphore::MAX_PERMITS`.
+pub fn bounded<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
+    if capacity == 0 {
+        return Err(CapacityError::Zero);
+    }
+    if capacity > Semaphore::MAX_PERMITS {
+        return Err(CapacityError::TooLarge);
+    }
+    let shared = Arc::new(Shared::new(capacity));
+    Ok((
+        Sender {
+            shared: Arc::clone(&shared),
+        },
+        Receiver { shared },
+    ))
+}
+
+/// The sending side; clone it for more producers. The channel closes when the last one drops.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The receiving side; clone it for more consumers. When the last one drops, the channel closes
+/// and the queued values are dropped.
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waiting (FIFO among senders) while the channel is full.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, nothing was enqueued, and the
+    /// value is dropped with the future.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value if the channel is or becomes closed.
+    pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
+        let Ok(slot) = self.shared.slots.acquire().await else {
+            return Err(SendError(value));
+        };
+        self.enqueue(slot, value).map_err(SendError)
+    }
+
+    /// Sends `value` if there is room now and no sender is waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the value.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let slot = match self.shared.slots.try_acquire() {
+            Ok(slot) => slot,
+            Err(TryAcquireError::NoPermits) => return Err(TrySendError::Full(value)),
+            Err(TryAcquireError::Closed) => return Err(TrySendError::Closed(value)),
+        };
+        self.enqueue(slot, value).map_err(TrySendError::Closed)
+    }
+
+    /// The held slot passes to the value once it is queued (the receiver that takes the value
+    /// frees it); if the channel closed meanwhile, the slot is released and the value returned.
+    fn enqueue(&self, slot: crate::sync::SemaphorePermit<'_>, value: T) -> Result<(), T> {
+        self.shared.push(value)?;
+        slot.forget();
+        Ok(())
+    }
+
+    /// Closes the channel for every sender and receiver; queued values can still be received.
+    /// Returns whether this call closed it.
+    pub fn close(&self) -> bool {
+        self.shared.close()
+    }
+
+    /// Whether the channel is closed.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// Values queued now.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether no value is queued now.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most values the channel holds.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives the next value, waiting (FIFO among receivers) while the channel is empty.
+    /// Returns `None` once the channel is closed and every value sent has been received.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped `recv` never takes a value with it; a value assigned to it goes to
+    /// the next receiver or stays queued.
+    pub async fn recv(&self) -> Option<T> {
+        match self.shared.items.acquire().await {
+            Ok(item) => {
+                item.forget();
+                self.shared.pop(true)
+            }
+            Err(_closed) => self.shared.pop(false),
+        }
+    }
+
+    /// Receives a value if one is ready now and no receiver is waiting ahead.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`], or [`TryRecvError::Closed`] once closed and drained.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let value = match self.shared.items.try_acquire() {
+            Ok(item) => {
+                item.forget();
+                self.shared.pop(true)
+            }
+            Err(TryAcquireError::NoPermits) => return Err(TryRecvError::Empty),
+            Err(TryAcquireError::Closed) => self.shared.pop(false),
+        };
+        value.ok_or(TryRecvError::Closed)
+    }
+
+    /// Closes the channel: senders are refused from now on; queued values can still be received.
+    /// Returns whether this call closed it.
+    pub fn close(&self) -> bool {
+        self.shared.close()
+    }
+
+    /// Whether the channel is closed (values may still be queued).
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// Values queued now.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether no value is queued now.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most values the channel holds.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Shared::<T>::clone_handle(&self.shared.senders);
+        Sender {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Shared::<T>::clone_handle(&self.shared.receivers);
+        Receiver {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if Shared::<T>::drop_handle(&self.shared.senders) {
+            self.shared.close();
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if Shared::<T>::drop_handle(&self.shared.receivers) {
+            self.shared.close_and_drain();
+        }
+    }
+}
+
+/// Shows the queue's length, capacity and whether it is closed, without needing `T: Debug`.
+fn debug_channel<T>(name: &str, shared: &Shared<T>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.debug_struct(name)
+        .field("len", &shared.len())
+        .field("capacity", &shared.capacity)
+        .field("closed", &shared.is_closed())
+        .finish()
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_channel("Sender", &self.shared, f)
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_channel("Receiver", &self.shared, f)
+    }
+}
