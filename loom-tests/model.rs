@@ -1,0 +1,158 @@
+//! The bounded model runner and the small helpers every loom model shares.
+//!
+//! Bounding: every model runs under a preemption bound, so that it stays well inside the 60 s
+//! budget in release (DESIGN.md, "verification tiers"). The bound is `LOOM_MAX_PREEMPTIONS` when
+//! set (e.g. larger in a nightly job), else the model's own default — [`DEFAULT_PREEMPTION_BOUND`]
+//! for [`model`], or the one passed to [`model_with_bound`]. Other loom settings
+//! (`LOOM_MAX_BRANCHES`, `LOOM_CHECKPOINT_FILE`, `LOOM_LOCATION`, `LOOM_LOG`, ...) are read by
+//! `loom::model::Builder::new` as usual.
+//!
+//! Driving futures: [`block_on`] here, not `loom::future::block_on`. Loom reports a lost wakeup
+//! as a deadlock — a panic raised inside whichever thread blocks last — and if that thread is
+//! inside loom's `block_on`, unwinding drops the loom `Arc` that backs its waker while loom has
+//! already torn down the execution: a panic during a panic, and the whole test binary aborts
+//! instead of the model failing. The `block_on` here parks with `loom::thread::park` (loom still
+//! sees the thread blocked, and the unpark orders the waker's thread before the woken one) and
+//! keeps no loom object whose destructor would run during that unwinding, so a lost wakeup fails
+//! the model with loom's `deadlock` message, which the checker self-tests expect.
+//!
+//! Reporting: each model prints the number of interleavings it explored and how long that took
+//! (visible with `-- --nocapture`), and a failing model prints the bound and the environment that
+//! reproduce it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
+
+/// The bound used in CI: one deeper than tokio's own loom CI (2), and still far below the 60 s
+/// per model budget for 2 spawned threads + main.
+pub const DEFAULT_PREEMPTION_BOUND: usize = 3;
+
+/// Checks `f` under every interleaving up to the default preemption bound (or
+/// `LOOM_MAX_PREEMPTIONS`).
+pub fn model<F>(f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    model_with_bound(DEFAULT_PREEMPTION_BOUND, f);
+}
+
+/// As [`model`], with `default_bound` instead of [`DEFAULT_PREEMPTION_BOUND`] when
+/// `LOOM_MAX_PREEMPTIONS` is unset: for a model that needs a deeper (or cheaper) search.
+pub fn model_with_bound<F>(default_bound: usize, f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(default_bound);
+    }
+    let bound = builder.preemption_bound;
+
+    // Counted here rather than through loom's `tracing` log, which needs a subscriber installed by
+    // the caller: the count is the figure the gate reports, so it must not depend on `LOOM_LOG`.
+    let iterations = Arc::new(AtomicUsize::new(0));
+    let report = Report {
+        name: std::thread::current()
+            .name()
+            .unwrap_or("<unnamed model>")
+            .to_owned(),
+        bound,
+        iterations: Arc::clone(&iterations),
+        start: Instant::now(),
+    };
+    builder.check(move || {
+        iterations.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    drop(report);
+}
+
+/// Prints the outcome of one model when it ends, on success and on failure alike.
+struct Report {
+    name: String,
+    bound: Option<usize>,
+    iterations: Arc<AtomicUsize>,
+    start: Instant,
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        let iterations = self.iterations.load(Ordering::Relaxed);
+        let elapsed = self.start.elapsed();
+        let bound = match self.bound {
+            Some(bound) => bound.to_string(),
+            None => "none".to_owned(),
+        };
+        if std::thread::panicking() {
+            eprintln!(
+                "loom model `{}` FAILED in iteration {iterations} (preemption bound {bound}, {elapsed:.2?}). \
+                 Reproduce with LOOM_MAX_PREEMPTIONS={bound}; add LOOM_CHECKPOINT_FILE=<file>.json to \
+                 save the failing path, then LOOM_LOG=trace LOOM_LOCATION=1 to trace it.",
+                self.name
+            );
+        } else {
+            eprintln!(
+                "loom model `{}`: completed in {iterations} iterations (preemption bound {bound}, {elapsed:.2?})",
+                self.name
+            );
+        }
+    }
+}
+
+/// Polls `future` once with a waker that does nothing, as a caller that polls a future once and
+/// then drops it would (e.g. the losing branch of a `select!`). A model that needs to be woken
+/// uses [`block_on`] instead.
+pub fn poll_once<F>(future: Pin<&mut F>) -> Poll<F::Output>
+where
+    F: Future + ?Sized,
+{
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Drives `future` to completion on the current loom thread, parking it while the future is
+/// pending; the future's waker unparks it. See the module docs for why this is not loom's own.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let waker = Waker::from(Arc::new(Unparker(loom::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = ForgetOnPanic(Some(Box::pin(future)));
+    let pinned = future.0.as_mut().expect("set above");
+    loop {
+        if let Poll::Ready(output) = pinned.as_mut().poll(&mut cx) {
+            return output;
+        }
+        // Returns at once if woken since the last poll (loom keeps the unpark token).
+        loom::thread::park();
+    }
+}
+
+/// A waker that unparks one loom thread. A plain `std` `Arc` carries it: dropping it never calls
+/// into loom.
+struct Unparker(loom::thread::Thread);
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Drops its value as usual, except while the thread panics: then it leaks it. A pending acquire
+/// future takes the semaphore's (loom) lock when dropped, which must not happen while unwinding
+/// from loom's deadlock report (see the module docs). The leak only ever happens in a model that
+/// has already failed.
+struct ForgetOnPanic<T>(Option<T>);
+
+impl<T> Drop for ForgetOnPanic<T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            std::mem::forget(self.0.take());
+        }
+    }
+}
