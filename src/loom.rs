@@ -38,7 +38,7 @@ mod loom_impl {
     pub(crate) use loom::thread;
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     }
 }
 
@@ -51,7 +51,7 @@ mod std_impl {
     pub(crate) use std::thread;
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     }
 
     /// `std::cell::UnsafeCell` with loom's closure-based interface.

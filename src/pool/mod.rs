@@ -1,0 +1,356 @@
+//! A bounded worker pool: `workers` jobs at a time, a bounded queue with backpressure, blocking
+//! jobs kept off the async threads, and a shutdown that loses nothing it accepted.
+//!
+//! The guide's pool clones an `mpsc::Receiver` (which does not compile); with the obvious fix it
+//! runs synchronous jobs on async worker threads (a 10 ms heartbeat stalled for 2 s), a panicking
+//! job kills its worker for good, and nothing lets the caller wait (20 accepted jobs, 0 run before
+//! `main` returned). `tests/pool.rs` replays each of those against it and against this pool.
+//!
+//! # Guarantees
+//!
+//! - **At most `workers` jobs run at once**, async and blocking together. Async jobs run on worker
+//!   tasks; [`submit_blocking`](WorkerPool::submit_blocking) closures run on tokio's blocking pool
+//!   while a worker waits for them, so no synchronous job ever runs on an async worker thread.
+//! - **Backpressure**: [`submit`](WorkerPool::submit) waits (FIFO) while the queue is full;
+//!   [`try_submit`](WorkerPool::try_submit) gives the job back instead. A `submit` future dropped
+//!   before it completes has enqueued nothing. The queue is this crate's
+//!   [`channel`](crate::channel), on the semaphore core.
+//! - **Every accepted job's [`JobHandle`] resolves exactly once**: the job's output,
+//!   [`JobError::Panicked`] with the panic message, [`JobError::Cancelled`] (never started: a
+//!   shutdown deadline passed while it was queued) or [`JobError::Aborted`] (running at that
+//!   deadline). A panic never reduces the pool's capacity: it is caught, and the worker goes on.
+//! - **Shutdown** stops intake at once (later submissions get their job back), then
+//!   [`shutdown`](WorkerPool::shutdown) runs everything already accepted and joins the workers;
+//!   [`shutdown_within`](WorkerPool::shutdown_within) does the same until a deadline, then aborts
+//!   what is running and cancels what is queued, and reports which jobs those were.
+//! - Dropping the pool without a shutdown stops intake; the workers still run every accepted job
+//!   (while the runtime lives) and then exit.
+//!
+//! # Example
+//!
+//! ```
+//! use async_patterns::pool::{JobError, WorkerPool};
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() {
+//! # if async_patterns::__private::LOOM { return; }
+//! let pool = WorkerPool::builder().workers(4).queue_capacity(16).build().unwrap();
+//!
+//! let fetch = pool.submit(async { 40 + 2 }).await.unwrap();
+//! let hash = pool.submit_blocking(|| (1..=10u64).product::<u64>()).await.unwrap();
+//! let broken = pool.submit(async { panic!("bad input") }).await.unwrap();
+//!
+//! assert_eq!(fetch.await, Ok(42));
+//! assert_eq!(hash.await, Ok(3_628_800));
+//! assert_eq!(broken.await, Err(JobError::Panicked("bad input".into())));
+//!
+//! let report = pool.shutdown().await;
+//! assert_eq!((report.accepted, report.completed, report.panicked), (3, 2, 1));
+//! # }
+//! ```
+
+mod error;
+mod job;
+mod outcome;
+mod report;
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::channel::{self, TrySendError};
+use crate::loom::atomic::{AtomicU64, Ordering};
+use crate::loom::{Arc, Mutex, lock};
+use crate::time::Instant;
+
+pub use error::{BuildError, SubmitError, TrySubmitError};
+pub use outcome::{JobError, JobHandle, JobId};
+pub use report::ShutdownReport;
+
+use job::{AsyncJob, BlockingJob, Job};
+use report::Tally;
+
+type Queued = Box<dyn Job>;
+
+/// Configures a [`WorkerPool`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder {
+    workers: usize,
+    queue_capacity: usize,
+}
+
+impl Builder {
+    /// How many jobs may run at once (default: the machine's available parallelism).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// How many accepted jobs may wait for a worker (default: 64). When it is full, `submit`
+    /// waits and `try_submit` refuses.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity;
+        self
+    }
+
+    /// Spawns the workers on the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] for zero workers, a zero or oversized queue, or no current runtime.
+    pub fn build(self) -> Result<WorkerPool, BuildError> {
+        if self.workers == 0 {
+            return Err(BuildError::ZeroWorkers);
+        }
+        let (sender, receiver) =
+            channel::bounded(self.queue_capacity).map_err(|error| match error {
+                channel::CapacityError::Zero => BuildError::ZeroQueueCapacity,
+                _ => BuildError::QueueTooLarge,
+            })?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
+        let workers = (0..self.workers)
+            .map(|_| runtime.spawn(work(receiver.clone())))
+            .collect();
+        Ok(WorkerPool {
+            sender,
+            receiver,
+            workers: Mutex::new(Some(workers)),
+            worker_count: self.workers,
+            tally: Arc::new(Tally::default()),
+            next_id: AtomicU64::new(0),
+        })
+    }
+}
+
+/// Runs queued jobs until the queue is closed and empty.
+async fn work(jobs: channel::Receiver<Queued>) {
+    while let Some(job) = jobs.recv().await {
+        job.run().await;
+    }
+}
+
+/// A fixed set of workers running submitted jobs. See the [module docs](self) for the guarantees.
+pub struct WorkerPool {
+    sender: channel::Sender<Queued>,
+    /// Kept so that a shutdown deadline can cancel what is still queued.
+    receiver: channel::Receiver<Queued>,
+    /// Taken by the first shutdown.
+    workers: Mutex<Option<Vec<JoinHandle<()>>>>,
+    worker_count: usize,
+    tally: Arc<Tally>,
+    next_id: AtomicU64,
+}
+
+impl WorkerPool {
+    /// A builder with the defaults: available parallelism workers, a queue of 64.
+    pub fn builder() -> Builder {
+        Builder {
+            workers: std::thread::available_parallelism().map_or(4, usize::from),
+            queue_capacity: 64,
+        }
+    }
+
+    /// Queues an async job, waiting (FIFO) while the queue is full, and returns its handle.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, the job was not queued (it is
+    /// dropped with the future).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] with the job if the pool is shut down.
+    pub async fn submit<F>(&self, job: F) -> Result<JobHandle<F::Output>, SubmitError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (outcome, handle) = self.outcome();
+        let queued: Queued = Box::new(AsyncJob::new(job, outcome));
+        match self.sender.send(queued).await {
+            Ok(()) => Ok(self.accepted(handle)),
+            Err(refused) => Err(SubmitError(take_async(refused.into_inner()))),
+        }
+    }
+
+    /// Queues an async job if there is room now.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] or [`TrySubmitError::Closed`], with the job.
+    pub fn try_submit<F>(&self, job: F) -> Result<JobHandle<F::Output>, TrySubmitError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (outcome, handle) = self.outcome();
+        let queued: Queued = Box::new(AsyncJob::new(job, outcome));
+        match self.sender.try_send(queued) {
+            Ok(()) => Ok(self.accepted(handle)),
+            Err(TrySendError::Full(refused)) => Err(TrySubmitError::Full(take_async(refused))),
+            Err(TrySendError::Closed(refused)) => Err(TrySubmitError::Closed(take_async(refused))),
+        }
+    }
+
+    /// Queues a blocking (synchronous) job, waiting while the queue is full. It runs on tokio's
+    /// blocking pool while one of the pool's workers waits for it, so it counts against the
+    /// pool's limit and never blocks an async worker thread.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`submit`](Self::submit).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] with the closure if the pool is shut down.
+    pub async fn submit_blocking<C, T>(&self, job: C) -> Result<JobHandle<T>, SubmitError<C>>
+    where
+        C: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (outcome, handle) = self.outcome();
+        let queued: Queued = Box::new(BlockingJob::new(job, outcome));
+        match self.sender.send(queued).await {
+            Ok(()) => Ok(self.accepted(handle)),
+            Err(refused) => Err(SubmitError(take_blocking::<C, T>(refused.into_inner()))),
+        }
+    }
+
+    /// Queues a blocking job if there is room now.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] or [`TrySubmitError::Closed`], with the closure.
+    pub fn try_submit_blocking<C, T>(&self, job: C) -> Result<JobHandle<T>, TrySubmitError<C>>
+    where
+        C: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (outcome, handle) = self.outcome();
+        let queued: Queued = Box::new(BlockingJob::new(job, outcome));
+        match self.sender.try_send(queued) {
+            Ok(()) => Ok(self.accepted(handle)),
+            Err(TrySendError::Full(refused)) => {
+                Err(TrySubmitError::Full(take_blocking::<C, T>(refused)))
+            }
+            Err(TrySendError::Closed(refused)) => {
+                Err(TrySubmitError::Closed(take_blocking::<C, T>(refused)))
+            }
+        }
+    }
+
+    /// Stops intake, runs every job already accepted, and waits for the workers to finish.
+    ///
+    /// The first call drives the shutdown; a concurrent or later call returns the report as it
+    /// stands without waiting.
+    pub async fn shutdown(&self) -> ShutdownReport {
+        let start = Instant::now();
+        self.sender.close();
+        if let Some(mut workers) = self.take_workers() {
+            for worker in &mut workers {
+                let _ = worker.await;
+            }
+        }
+        self.tally.report(start.elapsed())
+    }
+
+    /// As [`shutdown`](Self::shutdown), but only until `timeout` has passed: then the jobs still
+    /// running are aborted (their handles get [`JobError::Aborted`]) and those still queued are
+    /// dropped unstarted ([`JobError::Cancelled`]); the report lists both by id.
+    ///
+    /// A blocking job cannot be stopped: it is reported as aborted and its closure runs to
+    /// completion on tokio's blocking pool, its output discarded.
+    pub async fn shutdown_within(&self, timeout: Duration) -> ShutdownReport {
+        let start = Instant::now();
+        self.sender.close();
+        if let Some(mut workers) = self.take_workers() {
+            let drained = tokio::time::timeout(timeout, async {
+                for worker in &mut workers {
+                    let _ = worker.await;
+                }
+            })
+            .await;
+            if drained.is_err() {
+                // Abort first, so no worker starts another job, then cancel what is left queued.
+                for worker in &workers {
+                    worker.abort();
+                }
+                for worker in workers {
+                    let _ = worker.await;
+                }
+                while let Ok(job) = self.receiver.try_recv() {
+                    drop(job);
+                }
+            }
+        }
+        self.tally.report(start.elapsed())
+    }
+
+    /// The number of workers: the most jobs that run at once.
+    #[must_use]
+    pub fn workers(&self) -> usize {
+        self.worker_count
+    }
+
+    /// Jobs running now.
+    #[must_use]
+    pub fn running(&self) -> usize {
+        self.tally.running()
+    }
+
+    /// Jobs accepted and waiting for a worker now.
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.sender.len()
+    }
+
+    /// Whether the pool has stopped accepting jobs.
+    #[must_use]
+    pub fn is_shut_down(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    fn outcome<T>(&self) -> (outcome::OutcomeSender<T>, JobHandle<T>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        outcome::channel(id, Arc::clone(&self.tally))
+    }
+
+    fn accepted<T>(&self, handle: JobHandle<T>) -> JobHandle<T> {
+        self.tally.accepted();
+        handle
+    }
+
+    fn take_workers(&self) -> Option<Vec<JoinHandle<()>>> {
+        lock(&self.workers).take()
+    }
+}
+
+/// Recovers the caller's future from a refused job (it is always the type just boxed).
+fn take_async<F: Future + 'static>(refused: Queued) -> F {
+    match refused.into_any().downcast::<AsyncJob<F>>() {
+        Ok(job) => job.into_future(),
+        Err(_) => unreachable!("a refused job is the one just submitted"),
+    }
+}
+
+/// Recovers the caller's closure from a refused blocking job.
+fn take_blocking<C: 'static, T: 'static>(refused: Queued) -> C {
+    match refused.into_any().downcast::<BlockingJob<C, T>>() {
+        Ok(job) => job.into_closure(),
+        Err(_) => unreachable!("a refused job is the one just submitted"),
+    }
+}
+
+impl fmt::Debug for WorkerPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPool")
+            .field("workers", &self.worker_count)
+            .field("running", &self.running())
+            .field("queued", &self.queued())
+            .field("shut_down", &self.is_shut_down())
+            .finish()
+    }
+}
