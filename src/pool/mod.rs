@@ -102,6 +102,29 @@ impl Builder {
     ///
     /// [`BuildError`] for zero workers, a zero or oversized queue, or no current runtime.
     pub fn build(self) -> Result<WorkerPool, BuildError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
+        let (pool, workers) = self.build_unspawned()?;
+        let handles = workers
+            .into_iter()
+            .map(|worker| runtime.spawn(worker.run()))
+            .collect();
+        *lock(&pool.workers) = Some(handles);
+        Ok(pool)
+    }
+
+    /// Builds the pool without spawning its workers: returns them as futures for the caller to
+    /// drive (on another executor, or as threads in a loom model). Each runs queued jobs until the
+    /// pool is shut down and its queue drained. Async jobs need no runtime; blocking jobs need a
+    /// tokio runtime around the worker that runs them.
+    ///
+    /// The pool cannot join or abort workers it did not spawn: its `shutdown` then only stops
+    /// intake and reports, and `shutdown_within` cannot abort or cancel anything; the caller
+    /// waits for the worker futures itself.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] for zero workers or a zero or oversized queue.
+    pub fn build_unspawned(self) -> Result<(WorkerPool, Vec<Worker>), BuildError> {
         if self.workers == 0 {
             return Err(BuildError::ZeroWorkers);
         }
@@ -110,25 +133,42 @@ impl Builder {
                 channel::CapacityError::Zero => BuildError::ZeroQueueCapacity,
                 _ => BuildError::QueueTooLarge,
             })?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
         let workers = (0..self.workers)
-            .map(|_| runtime.spawn(work(receiver.clone())))
+            .map(|_| Worker {
+                jobs: receiver.clone(),
+            })
             .collect();
-        Ok(WorkerPool {
+        let pool = WorkerPool {
             sender,
             receiver,
-            workers: Mutex::new(Some(workers)),
+            workers: Mutex::new(None),
             worker_count: self.workers,
             tally: Arc::new(Tally::default()),
             next_id: AtomicU64::new(0),
-        })
+        };
+        Ok((pool, workers))
     }
 }
 
-/// Runs queued jobs until the queue is closed and empty.
-async fn work(jobs: channel::Receiver<Queued>) {
-    while let Some(job) = jobs.recv().await {
-        job.run().await;
+/// One of a pool's workers, for callers that drive them themselves
+/// ([`Builder::build_unspawned`]); [`run`](Self::run) it to completion.
+#[must_use = "a worker runs no job until it is run"]
+pub struct Worker {
+    jobs: channel::Receiver<Queued>,
+}
+
+impl Worker {
+    /// Runs queued jobs, one at a time, until the pool is shut down and its queue is empty.
+    pub async fn run(self) {
+        while let Some(job) = self.jobs.recv().await {
+            job.run().await;
+        }
+    }
+}
+
+impl fmt::Debug for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
     }
 }
 
@@ -305,6 +345,12 @@ impl WorkerPool {
     #[must_use]
     pub fn queued(&self) -> usize {
         self.sender.len()
+    }
+
+    /// Stops intake without waiting: later submissions get their job back; accepted jobs still
+    /// run. Returns whether this call stopped it. [`shutdown`](Self::shutdown) does this first.
+    pub fn close(&self) -> bool {
+        self.sender.close()
     }
 
     /// Whether the pool has stopped accepting jobs.
