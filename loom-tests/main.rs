@@ -21,4 +21,6 @@ mod semaphore_under_test;
 
 mod model;
 mod mutex;
+mod rate;
+mod rwlock;
 mod semaphore;

@@ -1,0 +1,129 @@
+//! Loom models of the [`RateLimiter`] on a [`ManualClock`]: concurrent callers never get more
+//! admissions than the quota allows in a window, and a caller waiting on the clock is woken by
+//! the `advance` that lets it in (no lost wakeup between the clock and the limiter's queue).
+//!
+//! Bounding: 2 spawned threads + main, preemption bound 3 (`LOOM_MAX_PREEMPTIONS` overrides it).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_patterns::rate::{Quota, RateLimiter};
+use async_patterns::time::ManualClock;
+use loom::thread;
+
+use crate::model::{block_on, model};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// What the window model needs from a limiter: a non-blocking try.
+trait TryAdmit: Send + Sync + 'static {
+    fn new(quota: Quota, clock: ManualClock) -> Self;
+    fn try_admit(&self) -> bool;
+}
+
+impl TryAdmit for RateLimiter<ManualClock> {
+    fn new(quota: Quota, clock: ManualClock) -> Self {
+        RateLimiter::with_clock(quota, clock).unwrap()
+    }
+
+    fn try_admit(&self) -> bool {
+        self.try_acquire().is_ok()
+    }
+}
+
+/// The naive limiter the model must reject: a counter checked, then bumped, in two steps (the
+/// window never slides within the model, so only the check-then-act race matters).
+struct CheckThenAct {
+    max: usize,
+    admitted: loom::sync::atomic::AtomicUsize,
+}
+
+impl TryAdmit for CheckThenAct {
+    fn new(quota: Quota, _clock: ManualClock) -> Self {
+        CheckThenAct {
+            max: quota.capacity() as usize,
+            admitted: loom::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn try_admit(&self) -> bool {
+        if self.admitted.load(Ordering::SeqCst) < self.max {
+            self.admitted.fetch_add(1, Ordering::SeqCst);
+            return true;
+        }
+        false
+    }
+}
+
+/// Two threads each try twice while main moves the clock 400 ms (all inside one window): at most
+/// `bound` admissions in total, and the first try always succeeds.
+fn concurrent_try_acquire_respects<L: TryAdmit>(quota: Quota, bound: usize) {
+    model(move || {
+        let clock = ManualClock::new();
+        let limiter = Arc::new(L::new(quota, clock.clone()));
+        let admitted = Arc::new(AtomicUsize::new(0));
+        let callers: Vec<_> = (0..2)
+            .map(|_| {
+                let (limiter, admitted) = (Arc::clone(&limiter), Arc::clone(&admitted));
+                thread::spawn(move || {
+                    for _ in 0..2 {
+                        if limiter.try_admit() {
+                            admitted.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        clock.advance(SECOND * 2 / 5);
+        for caller in callers {
+            caller.join().unwrap();
+        }
+        let admitted = admitted.load(Ordering::SeqCst);
+        assert!(admitted >= 1, "nothing admitted on an idle limiter");
+        assert!(admitted <= bound, "{admitted} admissions in one window; the quota allows {bound}");
+    });
+}
+
+#[test]
+fn concurrent_try_acquire_never_exceeds_a_sliding_window() {
+    concurrent_try_acquire_respects::<RateLimiter<ManualClock>>(Quota::per_window(2, SECOND), 2);
+}
+
+#[test]
+fn concurrent_try_acquire_never_exceeds_a_token_bucket() {
+    // One per second, burst 1: in 400 ms, one admission at most.
+    let quota = Quota::token_bucket(1, SECOND, 1);
+    concurrent_try_acquire_respects::<RateLimiter<ManualClock>>(quota, 1);
+}
+
+#[test]
+#[should_panic(expected = "admissions in one window; the quota allows 2")]
+fn concurrent_try_acquire_catches_a_check_then_act_limiter() {
+    concurrent_try_acquire_respects::<CheckThenAct>(Quota::per_window(2, SECOND), 2);
+}
+
+/// Two callers wait in `acquire` for a full window (one sleeps on the manual clock, the other is
+/// queued behind it); main advances the clock to the end of the window at any point. Both must be
+/// admitted (loom reports a deadlock if the clock's wakeup or the turnstile's hand-over is lost),
+/// and the new window is then full.
+#[test]
+fn a_waiting_acquire_is_woken_by_the_clock() {
+    model(|| {
+        let clock = ManualClock::new();
+        let quota = Quota::per_window(2, SECOND);
+        let limiter = Arc::new(RateLimiter::with_clock(quota, clock.clone()).unwrap());
+        limiter.try_acquire_many(2).unwrap();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let limiter = Arc::clone(&limiter);
+                thread::spawn(move || block_on(limiter.acquire()))
+            })
+            .collect();
+        clock.advance(SECOND);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        assert!(limiter.try_acquire().is_err(), "more than 2 admitted in the second window");
+    });
+}

@@ -1,0 +1,165 @@
+//! Loom models of the [`RwLock`]: a writer never holds the lock together with anyone else,
+//! `downgrade` keeps the data locked, and a cancelled queued writer lets the readers behind it in.
+//!
+//! The data lives in the shim's `UnsafeCell` (loom's here), so any access not ordered after the
+//! previous holder's is reported as a data race. Under `--cfg loom` the lock admits at most 4
+//! readers, so a write takes 4 permits through the semaphore's partial-assignment path.
+//!
+//! Bounding: 2 spawned threads + main, preemption bound 3 (`LOOM_MAX_PREEMPTIONS` overrides it).
+
+use std::pin::pin;
+use std::sync::Arc;
+
+use async_patterns::sync::{RwLock, Semaphore};
+use loom::thread;
+
+use crate::model::{block_on, model, poll_once};
+
+/// What the exclusion model needs from a reader-writer lock over a pair.
+trait PairLock: Send + Sync + 'static {
+    fn new() -> Self;
+    fn write(&self, f: impl FnOnce(&mut (usize, usize)));
+    fn read(&self) -> (usize, usize);
+}
+
+impl PairLock for RwLock<(usize, usize)> {
+    fn new() -> Self {
+        RwLock::new((0, 0))
+    }
+
+    fn write(&self, f: impl FnOnce(&mut (usize, usize))) {
+        f(&mut block_on(RwLock::write(self)));
+    }
+
+    fn read(&self) -> (usize, usize) {
+        *block_on(RwLock::read(self))
+    }
+}
+
+/// The naive lock the model must reject: readers take one of 4 permits, but a writer takes only
+/// 3, so one reader can hold the lock beside a writer.
+struct WriterTakesTooFew {
+    permits: Semaphore,
+    data: loom::cell::UnsafeCell<(usize, usize)>,
+}
+
+// SAFETY: deliberately unsound (that is the bug the model must find): shared only inside loom
+// models, whose `UnsafeCell` reports the resulting unsynchronized access instead of letting it
+// happen.
+unsafe impl Sync for WriterTakesTooFew {}
+
+impl PairLock for WriterTakesTooFew {
+    fn new() -> Self {
+        WriterTakesTooFew {
+            permits: Semaphore::new(4),
+            data: loom::cell::UnsafeCell::new((0, 0)),
+        }
+    }
+
+    fn write(&self, f: impl FnOnce(&mut (usize, usize))) {
+        let _permit = block_on(self.permits.acquire_many(3)).unwrap();
+        // SAFETY: not safe — the bug under test; loom checks the access and fails the model.
+        self.data.with_mut(|pair| f(unsafe { &mut *pair }));
+    }
+
+    fn read(&self) -> (usize, usize) {
+        let _permit = block_on(self.permits.acquire()).unwrap();
+        // SAFETY: as in `write`: loom checks the access.
+        self.data.with(|pair| unsafe { *pair })
+    }
+}
+
+/// A writer updates both halves of a pair with a read-modify-write each; readers must always see
+/// equal halves, and loom must see no access to the data unordered with a write. Two writers
+/// and a reader race.
+fn writer_never_shares<L: PairLock>() {
+    model(|| {
+        let lock = Arc::new(L::new());
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let lock = Arc::clone(&lock);
+                thread::spawn(move || {
+                    lock.write(|pair| {
+                        let first = pair.0;
+                        pair.0 = first + 1;
+                        let second = pair.1;
+                        pair.1 = second + 1;
+                    });
+                })
+            })
+            .collect();
+        let pair = lock.read();
+        assert_eq!(pair.0, pair.1, "a reader saw a half-done write");
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(lock.read(), (2, 2), "lost a write");
+    });
+}
+
+#[test]
+fn writer_never_shares_the_lock() {
+    writer_never_shares::<RwLock<(usize, usize)>>();
+}
+
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn writer_never_shares_catches_a_writer_that_takes_too_few_permits() {
+    writer_never_shares::<WriterTakesTooFew>();
+}
+
+/// `downgrade` keeps the data locked: the value written before downgrading is still there while
+/// the read guard lives, although another writer is waiting; that writer gets in afterwards.
+#[test]
+fn downgrade_keeps_the_data_locked() {
+    model(|| {
+        let lock = Arc::new(RwLock::new(0usize));
+        let other_writer = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || *block_on(lock.write()) = 2)
+        };
+        let reader = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || {
+                let value = *block_on(lock.read());
+                assert!(value == 0 || value == 1 || value == 2);
+            })
+        };
+        let mut guard = block_on(lock.write());
+        let before = *guard;
+        *guard = 1;
+        let read = guard.downgrade();
+        assert_eq!(*read, 1, "a writer slipped in during downgrade (was {before})");
+        drop(read);
+        other_writer.join().unwrap();
+        reader.join().unwrap();
+        assert!(lock.try_write().is_ok(), "every permit came back");
+    });
+}
+
+/// Main holds a read guard; a writer queues behind it and is cancelled; a reader that arrived
+/// behind the writer must get in without main letting go (else loom reports a deadlock: the
+/// cancelled writer's collected permits must pass on and wake it).
+#[test]
+fn cancelled_queued_writer_lets_the_readers_behind_it_in() {
+    model(|| {
+        let lock = Arc::new(RwLock::new(()));
+        let held = block_on(lock.read());
+        let writer = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || {
+                let mut write = pin!(lock.write());
+                assert!(poll_once(write.as_mut()).is_pending(), "main holds a read guard");
+                // Dropped here, queued, without another poll.
+            })
+        };
+        let reader = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || drop(block_on(lock.read())))
+        };
+        writer.join().unwrap();
+        reader.join().unwrap();
+        drop(held);
+        assert!(lock.try_write().is_ok(), "every permit came back");
+    });
+}
