@@ -134,7 +134,8 @@ impl<const BUG: u8> Future for NaiveAcquire<BUG> {
                 if state.closed {
                     return Poll::Ready(Err(Closed));
                 }
-                if state.queue.is_empty() && state.available >= needed {
+                // Taking nothing overtakes no one: zero permits are granted at once (as tokio).
+                if needed == 0 || (state.queue.is_empty() && state.available >= needed) {
                     state.available -= needed;
                     drop(state);
                     return Poll::Ready(Ok(granted(&self)));
@@ -220,7 +221,7 @@ impl<const BUG: u8> SemaphoreUnderTest for NaiveSemaphore<BUG> {
         if state.closed {
             return Err(TryAcquireError::Closed);
         }
-        if !state.queue.is_empty() || state.available < n as usize {
+        if n > 0 && (!state.queue.is_empty() || state.available < n as usize) {
             return Err(TryAcquireError::NoPermits);
         }
         state.available -= n as usize;
