@@ -8,6 +8,7 @@
 //! | module | what it gives |
 //! |---|---|
 //! | [`channel`] | a bounded MPMC channel on two semaphores: FIFO both ways, cancel-safe send and recv, values never lost on close |
+//! | [`concurrency`] | [`ConcurrencyLimiter`](concurrency::ConcurrencyLimiter): at most N futures in flight, and bounded concurrent maps that never create more than N futures or tasks |
 //! | [`pool`] | [`WorkerPool`](pool::WorkerPool): bounded workers and queue, blocking jobs off the async threads, every accepted job's handle resolves exactly once |
 //! | [`rate`] | [`RateLimiter`](rate::RateLimiter): a strict sliding window or a token bucket, with the exact bound documented; FIFO waiters, no background task |
 //! | [`time`] | the injected [`Clock`](time::Clock): tokio's (simulated in tests) or a [`ManualClock`](time::ManualClock) |
@@ -16,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod channel;
+pub mod concurrency;
 mod loom;
 pub mod pool;
 pub mod rate;
