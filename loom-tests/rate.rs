@@ -81,7 +81,10 @@ fn concurrent_try_acquire_respects<L: TryAdmit>(quota: Quota, bound: usize) {
         }
         let admitted = admitted.load(Ordering::SeqCst);
         assert!(admitted >= 1, "nothing admitted on an idle limiter");
-        assert!(admitted <= bound, "{admitted} admissions in one window; the quota allows {bound}");
+        assert!(
+            admitted <= bound,
+            "{admitted} admissions in one window; the quota allows {bound}"
+        );
     });
 }
 
@@ -124,6 +127,9 @@ fn a_waiting_acquire_is_woken_by_the_clock() {
         for waiter in waiters {
             waiter.join().unwrap();
         }
-        assert!(limiter.try_acquire().is_err(), "more than 2 admitted in the second window");
+        assert!(
+            limiter.try_acquire().is_err(),
+            "more than 2 admitted in the second window"
+        );
     });
 }

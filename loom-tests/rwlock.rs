@@ -129,7 +129,10 @@ fn downgrade_keeps_the_data_locked() {
         let before = *guard;
         *guard = 1;
         let read = guard.downgrade();
-        assert_eq!(*read, 1, "a writer slipped in during downgrade (was {before})");
+        assert_eq!(
+            *read, 1,
+            "a writer slipped in during downgrade (was {before})"
+        );
         drop(read);
         other_writer.join().unwrap();
         reader.join().unwrap();
@@ -149,7 +152,10 @@ fn cancelled_queued_writer_lets_the_readers_behind_it_in() {
             let lock = Arc::clone(&lock);
             thread::spawn(move || {
                 let mut write = pin!(lock.write());
-                assert!(poll_once(write.as_mut()).is_pending(), "main holds a read guard");
+                assert!(
+                    poll_once(write.as_mut()).is_pending(),
+                    "main holds a read guard"
+                );
                 // Dropped here, queued, without another poll.
             })
         };

@@ -100,8 +100,7 @@ fn guide_pool_runs_blocking_jobs_on_the_runtime_thread_and_stalls_the_heartbeat(
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         heartbeat.abort();
-        let during = during.lock().unwrap().clone();
-        during
+        during.lock().unwrap().clone()
     });
     // The job blocked the only runtime thread: not one heartbeat while each ran.
     assert_eq!(stalled, [0, 0, 0, 0]);
@@ -261,7 +260,7 @@ fn guide_pool_runs_none_of_20_accepted_jobs_before_main_returns_and_ours_runs_al
             .unwrap();
         for _ in 0..20 {
             let ours = Arc::clone(&ours);
-            let _ = pool
+            let _detached = pool
                 .submit_blocking(move || {
                     std::thread::sleep(Duration::from_millis(5));
                     ours.fetch_add(1, Ordering::SeqCst);
@@ -389,7 +388,7 @@ async fn shutdown_runs_everything_accepted_then_refuses_new_jobs() {
     let done = Arc::new(AtomicUsize::new(0));
     for _ in 0..50 {
         let done = Arc::clone(&done);
-        let _ = pool
+        let _detached = pool
             .submit(async move {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 done.fetch_add(1, Ordering::SeqCst);
@@ -461,7 +460,7 @@ async fn shutdown_within_that_is_long_enough_loses_nothing() {
         .build()
         .unwrap();
     for _ in 0..5 {
-        let _ = pool
+        let _detached = pool
             .submit(tokio::time::sleep(Duration::from_millis(10)))
             .await
             .unwrap();

@@ -135,8 +135,7 @@ fn run_arrivals(limiter: RateLimiter, callers: &[Caller]) -> Vec<Instant> {
                 "FIFO: a caller arriving at {arrived_b} ms was admitted before one arriving at {arrived_a} ms"
             );
         }
-        let times = admitted.lock().unwrap().clone();
-        times
+        admitted.lock().unwrap().clone()
     })
 }
 

@@ -14,7 +14,7 @@
 //! - **Backpressure**: [`submit`](WorkerPool::submit) waits (FIFO) while the queue is full;
 //!   [`try_submit`](WorkerPool::try_submit) gives the job back instead. A `submit` future dropped
 //!   before it completes has enqueued nothing. The queue is this crate's
-//!   [`channel`](crate::channel), on the semaphore core.
+//!   [`crate::channel`], on the semaphore core.
 //! - **Every accepted job's [`JobHandle`] resolves exactly once**: the job's output,
 //!   [`JobError::Panicked`] with the panic message, [`JobError::Cancelled`] (never started: a
 //!   shutdown deadline passed while it was queued) or [`JobError::Aborted`] (running at that
