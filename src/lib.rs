@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`channel`] | a bounded MPMC channel on two semaphores: FIFO both ways, cancel-safe send and recv, values never lost on close |
 //! | [`concurrency`] | [`ConcurrencyLimiter`](concurrency::ConcurrencyLimiter): at most N futures in flight, and bounded concurrent maps that never create more than N futures or tasks |
+//! | `fetch` | an HTTP/1.1 client whose calls end within one deadline (connect, headers, body, retries, backoff), with safe retries, seeded jitter and typed errors (not built under `--cfg loom`) |
 //! | [`pool`] | [`WorkerPool`](pool::WorkerPool): bounded workers and queue, blocking jobs off the async threads, every accepted job's handle resolves exactly once |
 //! | [`rate`] | [`RateLimiter`](rate::RateLimiter): a strict sliding window or a token bucket, with the exact bound documented; FIFO waiters, no background task |
 //! | [`time`] | the injected [`Clock`](time::Clock): tokio's (simulated in tests) or a [`ManualClock`](time::ManualClock) |
@@ -18,6 +19,8 @@
 
 pub mod channel;
 pub mod concurrency;
+#[cfg(not(loom))]
+pub mod fetch;
 mod loom;
 pub mod pool;
 pub mod rate;
