@@ -1,0 +1,336 @@
+#![cfg(not(loom))]
+//! The fetch client on real loopback TCP (127.0.0.1) against the fault-injecting test server:
+//! success, a slow body past the deadline, 503 then success, an oversized body, a malformed URL,
+//! a non-idempotent request that is not re-sent, cancellation, errors that state their cause once,
+//! and the guide's `fetch_with_timeout` returning `Ok` long after its timeout.
+//! The same paths under network faults run in `sim-tests/` (turmoil).
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use async_patterns::fetch::test_server::{Response, TestServer};
+use async_patterns::fetch::{Client, FetchError, Phase, RetryPolicy};
+use tokio::time::Instant;
+
+/// Starts `server` on an ephemeral loopback port and returns the base URL.
+async fn serve(server: &TestServer) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = server.clone();
+    tokio::spawn(async move { server.serve_tcp(listener).await });
+    format!("http://{address}")
+}
+
+fn client(attempts: u32) -> Client {
+    Client::builder()
+        .retry(
+            RetryPolicy::new(attempts)
+                .backoff(Duration::from_millis(10), Duration::from_millis(50))
+                .jitter_seed(7),
+        )
+        .body_limit(1024)
+        .build()
+}
+
+#[tokio::test]
+async fn success_returns_the_body_and_reuses_the_connection() {
+    let server = TestServer::new(Response::ok("hello"));
+    let base = serve(&server).await;
+    let client = client(1);
+    for _ in 0..3 {
+        let body = client
+            .get_bytes(&format!("{base}/greeting"), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"hello");
+    }
+    assert_eq!(server.requests_received(), 3);
+    assert_eq!(
+        server.connections_accepted(),
+        1,
+        "keep-alive: one connection for three calls"
+    );
+    assert_eq!(server.requests()[0].path, "/greeting");
+    client.close_idle();
+}
+
+#[derive(serde::Deserialize, Debug, PartialEq)]
+struct Status {
+    healthy: bool,
+}
+
+#[tokio::test]
+async fn get_json_decodes_and_reports_a_bad_body_as_decode() {
+    let server = TestServer::new(Response::ok(r#"{"healthy": true}"#));
+    let base = serve(&server).await;
+    let client = client(1);
+    let status: Status = client
+        .get_json(&base, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(status, Status { healthy: true });
+    server.set_default(Response::ok("not json"));
+    let error = client
+        .get_json::<Status>(&base, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::Decode { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_slow_body_past_the_deadline_times_out_in_the_body_phase() {
+    let server =
+        TestServer::new(Response::ok(vec![b'x'; 100]).stall_body(10, Duration::from_secs(3)));
+    let base = serve(&server).await;
+    let started = Instant::now();
+    let error = client(1)
+        .get_bytes(&base, Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            error,
+            FetchError::Timeout {
+                phase: Phase::Body,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Not a timed assertion on speed: the call must not have waited for the 3 s stall.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
+
+#[tokio::test]
+async fn a_503_then_success_is_retried_and_succeeds() {
+    let server = TestServer::new(Response::ok("finally"));
+    server.script([Response::status(503), Response::status(503)]);
+    let base = serve(&server).await;
+    let body = client(3)
+        .get_bytes(&base, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"finally");
+    assert_eq!(server.requests_received(), 3);
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_attempt_limit_with_the_last_cause_once() {
+    let server = TestServer::new(Response::status(500));
+    let base = serve(&server).await;
+    let error = client(2)
+        .get_bytes(&base, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(server.requests_received(), 2);
+    assert_eq!(error.to_string(), "gave up after 2 attempts");
+    let cause = error.source().unwrap();
+    assert_eq!(cause.to_string(), "server answered with status 500");
+    assert!(cause.source().is_none());
+    assert_eq!(error.status(), Some(500));
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_deadline_is_not_waited_for() {
+    let server = TestServer::new(Response::status(503).retry_after(60));
+    let base = serve(&server).await;
+    let started = Instant::now();
+    let error = client(3)
+        .get_bytes(&base, Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        matches!(
+            error,
+            FetchError::Timeout {
+                phase: Phase::Backoff,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(server.requests_received(), 1);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let server = TestServer::new(Response::ok(vec![b'x'; 4096]));
+    let base = serve(&server).await;
+    let error = client(3)
+        .get_bytes(&base, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::BodyTooLarge { limit: 1024 }),
+        "{error:?}"
+    );
+    assert_eq!(
+        server.requests_received(),
+        1,
+        "an oversized body is final, not retried"
+    );
+}
+
+#[tokio::test]
+async fn other_4xx_are_final() {
+    let server = TestServer::new(Response::status(404));
+    let base = serve(&server).await;
+    let error = client(3)
+        .get_bytes(&base, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::Status { status: 404, .. }),
+        "{error:?}"
+    );
+    assert_eq!(server.requests_received(), 1);
+}
+
+#[tokio::test]
+async fn a_post_is_never_resent_after_its_bytes_went_out() {
+    let server = TestServer::new(Response::status(503));
+    let base = serve(&server).await;
+    let error = client(3)
+        .post(&base, "payload")
+        .deadline(Duration::from_secs(5))
+        .bytes()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::Status { status: 503, .. }),
+        "{error:?}"
+    );
+    assert_eq!(server.requests_received(), 1);
+    assert_eq!(server.requests()[0].method, "POST");
+}
+
+#[tokio::test]
+async fn connect_failures_are_retried_then_reported_with_their_cause() {
+    // A port nobody listens on: bind, read the port, close.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let error = client(2)
+        .get_bytes(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    let FetchError::AttemptsExhausted { attempts: 2, last } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(matches!(**last, FetchError::Connect { .. }), "{last:?}");
+    assert_eq!(
+        last.to_string(),
+        format!("could not connect to 127.0.0.1:{port}")
+    );
+    assert!(
+        last.source().is_some(),
+        "the io error is the source, not part of the message"
+    );
+}
+
+#[tokio::test]
+async fn malformed_urls_are_typed_errors_without_a_request() {
+    let client = client(3);
+    for (url, reason) in [
+        ("not a url", "not a valid URI"),
+        ("/just/a/path", "missing scheme (expected http://)"),
+        (
+            "https://example.com/",
+            "https is not supported (plain HTTP/1.1 only)",
+        ),
+        ("ftp://example.com/", "the scheme must be http"),
+        ("http://", "not a valid URI"),
+    ] {
+        match client.get_bytes(url, Duration::from_secs(1)).await {
+            Err(FetchError::InvalidUrl { reason: got, .. }) => assert_eq!(got, reason, "{url}"),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn cancellation_ends_the_call_at_once_even_during_backoff() {
+    let server = TestServer::new(Response::status(503).retry_after(1));
+    let base = serve(&server).await;
+    let client = Client::builder()
+        .retry(RetryPolicy::new(5).jitter_seed(1))
+        .build();
+    let started = Instant::now();
+    let error = client
+        .get(&base)
+        .deadline(Duration::from_secs(30))
+        .cancel_on(tokio::time::sleep(Duration::from_millis(200)))
+        .bytes()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FetchError::Cancelled), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "cancelled during the 1 s backoff"
+    );
+    assert_eq!(server.requests_received(), 1);
+}
+
+/// The guide's `fetch_with_timeout`, with the same server: the timeout wraps only the request
+/// (up to the response head), so the body read is not bounded.
+async fn guide_fetch_with_timeout(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    use http_body_util::BodyExt;
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let host = uri.host().unwrap().to_owned();
+    let port = uri.port_u16().unwrap();
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/")
+        .header("host", format!("{host}:{port}"))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = tokio::time::timeout(timeout, sender.send_request(request))
+        .await
+        .map_err(|_| "timeout".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(body.to_bytes().to_vec())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_guide_fetch_returns_ok_long_after_its_timeout_and_ours_does_not() {
+    // Head at once, body after 8 s; a 5 s timeout.
+    let server = TestServer::new(Response::ok("late body").stall_body(0, Duration::from_secs(8)));
+    let base = serve(&server).await;
+    let started = Instant::now();
+    let guide = guide_fetch_with_timeout(&base, Duration::from_secs(5)).await;
+    let guide_took = started.elapsed();
+    assert_eq!(guide.as_deref(), Ok(&b"late body"[..]));
+    assert!(
+        guide_took >= Duration::from_secs(8),
+        "guide returned Ok after {guide_took:?} under a 5 s timeout"
+    );
+
+    let started = Instant::now();
+    let ours = client(1).get_bytes(&base, Duration::from_secs(5)).await;
+    assert!(
+        matches!(
+            ours,
+            Err(FetchError::Timeout {
+                phase: Phase::Body,
+                ..
+            })
+        ),
+        "{ours:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+}
