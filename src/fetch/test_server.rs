@@ -11,7 +11,7 @@
 //! The HTTP is hyper's (a real HTTP/1.1 server with keep-alive); only the timing and the faults
 //! are ours. [`TestServer::serve_connection`] takes any tokio stream, so the same server runs on
 //! real loopback TCP ([`TestServer::serve_tcp`]), over `turmoil::net::TcpStream` in a simulation,
-//! or over an in-memory [`tokio::io::duplex`] pipe.
+//! or over an in-memory `tokio::io::duplex` pipe.
 //!
 //! # Determinism
 //!
@@ -165,7 +165,7 @@ impl TestServer {
     /// Errors are not reported: the client under test is the one that has to notice them.
     ///
     /// `stream` can be a `tokio::net::TcpStream`, a `turmoil::net::TcpStream` or a
-    /// [`tokio::io::duplex`] end. The server sets no timeouts of its own.
+    /// `tokio::io::duplex` end. The server sets no timeouts of its own.
     ///
     /// # Example: a turmoil host
     ///
