@@ -25,3 +25,4 @@ mod mutex;
 mod rate;
 mod rwlock;
 mod semaphore;
+mod shutdown;

@@ -12,6 +12,7 @@
 //! | `fetch` | an HTTP/1.1 client whose calls end within one deadline (connect, headers, body, retries, backoff), with safe retries, seeded jitter and typed errors (not built under `--cfg loom`) |
 //! | [`pool`] | [`WorkerPool`](pool::WorkerPool): bounded workers and queue, blocking jobs off the async threads, every accepted job's handle resolves exactly once |
 //! | [`rate`] | [`RateLimiter`](rate::RateLimiter): a strict sliding window or a token bucket, with the exact bound documented; FIFO waiters, no background task |
+//! | [`shutdown`] | [`Shutdown`](shutdown::Shutdown): broadcast graceful shutdown; idempotent trigger every token sees, tracked tasks that `wait` waits for, a deadline that reports what did not finish, child scopes |
 //! | [`time`] | the injected [`Clock`](time::Clock): tokio's (simulated in tests) or a [`ManualClock`](time::ManualClock) |
 //! | [`sync`] | [`Semaphore`](sync::Semaphore) and [`Mutex`](sync::Mutex), drop-ins for `tokio::sync`'s, FIFO and cancel safe |
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -24,6 +25,7 @@ pub mod fetch;
 mod loom;
 pub mod pool;
 pub mod rate;
+pub mod shutdown;
 pub mod sync;
 pub mod time;
 
