@@ -22,6 +22,7 @@ mod semaphore_under_test;
 mod concurrency;
 mod model;
 mod mutex;
+mod pool;
 mod rate;
 mod rwlock;
 mod semaphore;
