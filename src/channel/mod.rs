@@ -21,9 +21,13 @@
 //! ```
 //! use async_patterns::channel;
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
+//! # fn main() {
+//! # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 //! # if async_patterns::__private::LOOM { return; }
+//! # run();
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn run() {
 //! let (tx, rx) = channel::bounded(2).unwrap();
 //! let producer = tokio::spawn(async move {
 //!     for i in 0..5 {

@@ -45,9 +45,13 @@ use crate::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, TryAcquireError
 /// ```
 /// use async_patterns::concurrency::ConcurrencyLimiter;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn run() {
 /// let limiter = ConcurrencyLimiter::new(2).expect("2 is a valid limit");
 /// let tasks: Vec<_> = (0..10u64)
 ///     // `run` does not borrow the limiter: its future can be spawned.

@@ -53,9 +53,13 @@ use crate::sync::OwnedSemaphorePermit;
 /// ```
 /// use async_patterns::concurrency::ConcurrencyLimiter;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn run() {
 /// let limiter = ConcurrencyLimiter::new(3).expect("3 is a valid limit");
 /// let results = limiter
 ///     .bounded_map(1..=5u32, |&n| async move {

@@ -37,9 +37,13 @@
 //! ```
 //! use async_patterns::concurrency::ConcurrencyLimiter;
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
+//! # fn main() {
+//! # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 //! # if async_patterns::__private::LOOM { return; }
+//! # run();
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn run() {
 //! // Fetch 10 000 pages, at most 8 at a time: only 8 futures ever exist.
 //! let limiter = ConcurrencyLimiter::new(8).expect("8 is a valid limit");
 //! let pages = limiter.bounded_map(0..10_000u32, |&page| async move {

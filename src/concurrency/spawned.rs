@@ -98,9 +98,13 @@ impl std::error::Error for TaskError {
 /// ```
 /// use async_patterns::concurrency::ConcurrencyLimiter;
 ///
-/// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+/// # async fn run() {
 /// let limiter = ConcurrencyLimiter::new(4).expect("4 is a valid limit");
 /// let mut squares = limiter.spawn_bounded_map(0..100u64, |&n| async move { n * n });
 /// let mut sum = 0;

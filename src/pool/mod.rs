@@ -31,9 +31,13 @@
 //! ```
 //! use async_patterns::pool::{JobError, WorkerPool};
 //!
-//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-//! # async fn main() {
+//! # fn main() {
+//! # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 //! # if async_patterns::__private::LOOM { return; }
+//! # run();
+//! # }
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn run() {
 //! let pool = WorkerPool::builder().workers(4).queue_capacity(16).build().unwrap();
 //!
 //! let fetch = pool.submit(async { 40 + 2 }).await.unwrap();

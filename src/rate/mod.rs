@@ -53,9 +53,13 @@ use sliding_window::SlidingWindow;
 /// use std::time::Duration;
 /// use async_patterns::rate::{Quota, RateLimiter};
 ///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn run() {
 /// // At most 10 requests in any one-second window.
 /// let limiter = RateLimiter::new(Quota::per_window(10, Duration::from_secs(1))).unwrap();
 /// let start = tokio::time::Instant::now();

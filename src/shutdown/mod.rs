@@ -86,9 +86,13 @@
 //! use async_patterns::shutdown::Shutdown;
 //! use tokio::sync::mpsc;
 //!
-//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
-//! # async fn main() {
+//! # fn main() {
+//! # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 //! # if async_patterns::__private::LOOM { return; }
+//! # run();
+//! # }
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn run() {
 //! let shutdown = Shutdown::new();
 //! let (jobs, mut queue) = mpsc::channel::<u32>(16);
 //! let (started, finished, flushed) = (

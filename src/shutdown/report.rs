@@ -78,9 +78,13 @@ impl fmt::Display for UnfinishedTask {
 /// use std::time::Duration;
 /// use async_patterns::shutdown::Shutdown;
 ///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn run() {
 /// let shutdown = Shutdown::new();
 /// shutdown
 ///     .spawn_named("stuck flush", std::future::pending::<()>())

@@ -17,9 +17,13 @@ use super::scope::Scope;
 /// ```
 /// use async_patterns::shutdown::Shutdown;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn run() {
 /// let shutdown = Shutdown::new();
 /// let before = shutdown.token();
 /// let waiter = tokio::spawn(async move { before.triggered().await });

@@ -28,9 +28,13 @@ use crate::loom::{ReceiverArc as Arc, UnsafeCell};
 /// use std::sync::Arc;
 /// use async_patterns::sync::Mutex;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn run() {
 /// let counter = Arc::new(Mutex::new(0u64));
 /// let tasks: Vec<_> = (0..100)
 ///     .map(|_| {

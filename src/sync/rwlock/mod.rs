@@ -45,9 +45,13 @@ const MAX_READS: u32 = 4;
 /// ```
 /// use async_patterns::sync::RwLock;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn run() {
 /// let config = RwLock::new(String::from("v1"));
 /// {
 ///     let a = config.read().await;

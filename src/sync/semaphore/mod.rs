@@ -69,9 +69,13 @@ const SHIFT: u32 = 2;
 /// use std::sync::Arc;
 /// use async_patterns::sync::Semaphore;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # fn main() {
+/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
 /// # if async_patterns::__private::LOOM { return; }
+/// # run();
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn run() {
 /// // At most two downloads at a time.
 /// let semaphore = Arc::new(Semaphore::new(2));
 /// let mut tasks = Vec::new();

@@ -1,0 +1,15 @@
+//! Makes `--cfg loom` visible to rustdoc too.
+//!
+//! `RUSTFLAGS="--cfg loom"` reaches rustc but not rustdoc, so when `cargo test` collects the doc
+//! tests of a loom build, rustdoc would see the crate without `cfg(loom)` — modules that the loom
+//! build leaves out (the fetch path, the signal helper) would be compiled against a tokio that has
+//! no `net` or `signal`. Cargo tells build scripts the target's cfgs (`CARGO_CFG_LOOM`) and passes
+//! the cfgs a build script emits to rustdoc as well, so re-emitting it keeps both views equal.
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(loom)");
+    println!("cargo::rerun-if-env-changed=CARGO_CFG_LOOM");
+    if std::env::var_os("CARGO_CFG_LOOM").is_some() {
+        println!("cargo::rustc-cfg=loom");
+    }
+}
