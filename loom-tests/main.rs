@@ -19,6 +19,7 @@ mod naive_semaphore;
 #[path = "../tests/support/semaphore_under_test.rs"]
 mod semaphore_under_test;
 
+mod channel;
 mod concurrency;
 mod model;
 mod mutex;

@@ -1,0 +1,329 @@
+//! Loom models of the bounded [`channel`]: every value sent is received exactly once or given
+//! back to its sender, receivers end with `None` after close, a cancelled `recv` hands on a value
+//! assigned to it, a cancelled `send` enqueues nothing and hands on its slot, and the capacity is
+//! never exceeded — under every interleaving, up to the preemption bound, of the shipped channel
+//! (its two semaphores, queue lock and handle counts are loom's under `--cfg loom`).
+//!
+//! Each model has at most 2 spawned threads + main and runs under `model()`: preemption bound 3
+//! unless `LOOM_MAX_PREEMPTIONS` is set. A lost wakeup shows as loom's `deadlock` (every thread
+//! parked in `block_on` or `join`, nobody left to wake them). The random-sequence tier for the
+//! same guarantees, and its self-tests on naive channels, is `tests/channel_model.rs`.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
+//! channel -- --nocapture` (each model prints its iteration count and time).
+
+use std::ops::Deref;
+use std::task::Poll;
+
+use async_patterns::channel::{self, Receiver, Sender, TryRecvError};
+use loom::thread;
+
+use crate::model::{block_on, model, poll_once};
+
+/// A channel of capacity `capacity`, its handles wrapped in [`Guarded`].
+fn bounded(capacity: usize) -> (Guarded<Sender<u32>>, Guarded<Receiver<u32>>) {
+    let (tx, rx) = channel::bounded(capacity).expect("a valid capacity");
+    (Guarded(Some(tx)), Guarded(Some(rx)))
+}
+
+/// A clone of a handle, guarded too (for moving into a thread).
+fn clone<T: Clone>(handle: &Guarded<T>) -> Guarded<T> {
+    Guarded(Some(T::clone(handle)))
+}
+
+/// A channel handle that is not dropped while its thread unwinds. Loom reports a lost wakeup as
+/// a deadlock, panicking in the thread that blocked last, after it has torn the execution down;
+/// a handle dropped during that unwinding touches loom atomics, which panics again and aborts
+/// the whole test binary instead of failing this model (see `model.rs`). Leaking the handle then
+/// is harmless: the model has already failed.
+struct Guarded<T>(Option<T>);
+
+impl<T> Deref for Guarded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl<T> Drop for Guarded<T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            std::mem::forget(self.0.take());
+        }
+    }
+}
+
+/// Receives until `recv` returns `None`, checking the capacity after each value.
+fn recv_all(rx: &Receiver<u32>) -> Vec<u32> {
+    let mut got = Vec::new();
+    while let Some(value) = block_on(rx.recv()) {
+        assert!(rx.len() <= rx.capacity(), "capacity exceeded");
+        got.push(value);
+    }
+    got
+}
+
+/// Send, receive and close race: a sender sends 1 while another thread closes the channel and
+/// main receives until `None`. Whatever the interleaving, main receives 1 exactly when the send
+/// succeeded, a refused send gets its value back, and after `None` the channel stays closed and
+/// empty (a receiver not woken by the close is loom's `deadlock`).
+#[test]
+fn send_recv_close_race_loses_no_value() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        let closer = clone(&tx);
+        let sender = thread::spawn(move || block_on(tx.send(1)).map_err(|e| e.into_inner()));
+        let closer = thread::spawn(move || {
+            closer.close();
+        });
+
+        let received = recv_all(&rx);
+        let sent = sender.join().unwrap();
+        closer.join().unwrap();
+
+        match sent {
+            Ok(()) => assert_eq!(received, [1], "a sent value was lost"),
+            Err(refused) => {
+                assert_eq!(refused, 1, "a refused send got another value back");
+                assert!(received.is_empty(), "a refused value was received");
+            }
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        assert!(rx.is_empty());
+    });
+}
+
+/// As above, with the channel full, so that the send waits for the space main's `recv` frees —
+/// and may be refused by the close while it waits, or after it was given the slot but before it
+/// enqueued. (Main then takes the rest with `try_recv`: the blocking receive until `None` is the
+/// model above, and this one stays within the time budget.)
+#[test]
+fn waiting_send_recv_close_race_loses_no_value() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        tx.try_send(0).expect("the channel is empty");
+        let closer = clone(&tx);
+        let sender = thread::spawn(move || block_on(tx.send(1)).map_err(|e| e.into_inner()));
+        let closer = thread::spawn(move || {
+            closer.close();
+        });
+
+        let mut received = vec![block_on(rx.recv()).expect("0 was queued before the close")];
+        let sent = sender.join().unwrap();
+        closer.join().unwrap();
+        while let Ok(value) = rx.try_recv() {
+            received.push(value);
+        }
+
+        match sent {
+            Ok(()) => assert_eq!(received, [0, 1], "a sent value was lost or reordered"),
+            Err(refused) => {
+                assert_eq!(refused, 1, "a refused send got another value back");
+                assert_eq!(received, [0], "a refused value was received");
+            }
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+/// Two receivers race for one queued value while the last sender goes away: the value reaches
+/// exactly one of them, and both end with `None` (a receiver left parked is loom's `deadlock`).
+#[test]
+fn competing_receivers_get_each_value_once_then_none() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        tx.try_send(1).expect("the channel is empty");
+        let spawn_receiver = |rx: Guarded<Receiver<u32>>| thread::spawn(move || recv_all(&rx));
+        let first = spawn_receiver(clone(&rx));
+        let second = spawn_receiver(rx);
+
+        drop(tx); // the last sender: the channel closes, the value stays to be received
+
+        let all = [first.join().unwrap(), second.join().unwrap()].concat();
+        assert_eq!(all, [1], "the value was lost or received twice");
+    });
+}
+
+/// A `recv` polled once (queued: the channel is empty) and then dropped, while main sends a
+/// value — which may be assigned to it before it is dropped — and another receiver waits for it.
+/// The value must reach the other receiver without a close (a lost hand-over leaves it parked
+/// for ever: loom's `deadlock`), unless the cancelled `recv` had already taken it.
+#[test]
+fn cancelled_recv_hands_its_value_to_the_next_receiver() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        let other = clone(&rx);
+        let cancelled = thread::spawn(move || {
+            let mut recv = Box::pin(rx.recv());
+            let taken = match poll_once(recv.as_mut()) {
+                Poll::Ready(value) => value,
+                Poll::Pending => None,
+            };
+            drop(recv); // cancelled: possibly after the value was assigned to it
+            taken
+        });
+        let other = thread::spawn(move || block_on(other.recv()));
+
+        tx.try_send(7).expect("the channel is empty");
+        let taken = cancelled.join().unwrap();
+        if taken.is_some() {
+            // `other` waits for a value that will not come: let it end.
+            tx.close();
+        }
+        let handed_on = other.join().unwrap();
+
+        match (taken, handed_on) {
+            (Some(7), None) | (None, Some(7)) => {}
+            outcome => panic!("value 7 lost or duplicated: (cancelled, other) got {outcome:?}"),
+        }
+        assert!(tx.is_empty());
+    });
+}
+
+/// As above with no other receiver: a value assigned to the cancelled `recv` stays queued, and
+/// its slot stays taken until someone receives it.
+#[test]
+fn cancelled_recv_leaves_its_value_queued() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        let canceller = clone(&rx);
+        let cancelled = thread::spawn(move || {
+            let mut recv = Box::pin(canceller.recv());
+            match poll_once(recv.as_mut()) {
+                Poll::Ready(value) => value,
+                Poll::Pending => None,
+            }
+        });
+
+        tx.try_send(7).expect("the channel is empty");
+        let taken = cancelled.join().unwrap();
+
+        match taken {
+            Some(7) => assert_eq!(rx.try_recv(), Err(TryRecvError::Empty)),
+            None => {
+                assert!(
+                    tx.try_send(8).unwrap_err().is_full(),
+                    "the queued value lost its slot"
+                );
+                assert_eq!(
+                    rx.try_recv(),
+                    Ok(7),
+                    "the cancelled recv swallowed the value"
+                );
+            }
+            Some(other) => panic!("received {other}, never sent"),
+        }
+        tx.try_send(8).expect("the slot is free again");
+        assert_eq!(rx.try_recv(), Ok(8));
+    });
+}
+
+/// A `send` waiting for space (the channel of capacity 1 is full) is polled once and dropped while
+/// main receives — which may hand the freed slot to it first — and a second sender waits behind
+/// it. The cancelled send enqueues nothing (unless its one poll already sent), and the second
+/// sender gets the slot: a slot kept by the dropped future leaves it waiting for ever (loom's
+/// `deadlock`). The capacity is checked along the way.
+#[test]
+fn cancelled_send_enqueues_nothing_and_hands_on_its_slot() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        tx.try_send(0).expect("the channel is empty");
+        let second = clone(&tx);
+        let cancelled = thread::spawn(move || {
+            let mut send = Box::pin(tx.send(1));
+            let sent = match poll_once(send.as_mut()) {
+                Poll::Ready(result) => {
+                    result.expect("never closed");
+                    true
+                }
+                Poll::Pending => false,
+            };
+            drop(send); // cancelled: possibly after the slot was assigned to it
+            assert!(tx.len() <= 1, "capacity exceeded");
+            sent
+        });
+        let second = thread::spawn(move || {
+            block_on(second.send(2)).expect("never closed");
+            assert!(second.len() <= 1, "capacity exceeded");
+        });
+
+        assert_eq!(block_on(rx.recv()), Some(0));
+        let sent = cancelled.join().unwrap();
+        if sent {
+            // Sent before the second sender queued: it is ahead, and holds the only slot.
+            assert_eq!(block_on(rx.recv()), Some(1));
+        }
+        second.join().unwrap();
+        assert_eq!(
+            rx.try_recv(),
+            Ok(2),
+            "the cancelled send enqueued its value"
+        );
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Closed),
+            "every sender is gone"
+        );
+    });
+}
+
+/// Capacity 1: one thread waits to send 1, another tries to send 2, main receives one value and
+/// then takes what is left. The queue never holds more than one value, and main gets exactly the
+/// values whose send succeeded.
+#[test]
+fn concurrent_senders_never_exceed_capacity() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        let other = clone(&tx);
+        let waiting = thread::spawn(move || {
+            block_on(tx.send(1)).expect("never closed");
+            assert!(tx.len() <= 1, "capacity exceeded after send");
+        });
+        let trying = thread::spawn(move || {
+            let sent = other.try_send(2).is_ok();
+            assert!(other.len() <= 1, "capacity exceeded after try_send");
+            sent
+        });
+
+        let mut received = vec![block_on(rx.recv()).expect("never closed")];
+        assert!(rx.len() <= 1, "capacity exceeded");
+        waiting.join().unwrap();
+        let tried = trying.join().unwrap();
+        while let Ok(value) = rx.try_recv() {
+            received.push(value);
+        }
+        received.sort_unstable();
+        let expected: &[u32] = if tried { &[1, 2] } else { &[1] };
+        assert_eq!(received, expected, "received values differ from those sent");
+    });
+}
+
+/// The last receiver goes — two receivers dropped by two threads, either may be last — while a
+/// sender sends: the send is refused with its value, or it is accepted and then dropped with the
+/// queue. Either way, once every receiver is gone the channel is closed and holds nothing (a value
+/// slipped in between the drain and the close would sit there, never received nor refused).
+#[test]
+fn dropping_the_last_receiver_refuses_or_drains_a_racing_send() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        let probe = clone(&tx);
+        let other = clone(&rx);
+        let sender = thread::spawn(move || block_on(tx.send(1)).map_err(|e| e.into_inner()));
+        let dropper = thread::spawn(move || drop(other));
+        drop(rx);
+        dropper.join().unwrap();
+        assert!(
+            probe.is_closed(),
+            "every receiver is gone, the channel is open"
+        );
+
+        if let Err(refused) = sender.join().unwrap() {
+            assert_eq!(refused, 1, "a refused send got another value back");
+        }
+        assert!(
+            probe.is_empty(),
+            "a value stays queued with every receiver gone: neither drained nor refused"
+        );
+    });
+}
