@@ -308,16 +308,13 @@ fn a_panicking_job_leaves_its_worker_running() {
     });
 }
 
-/// Known bug, kept as a reproduction (run it with `-- --ignored`): the pool counts a job as
-/// accepted only after `submit` / `try_submit` has pushed it, so a shutdown that runs between the
-/// push and the count — here main closes the pool, waits for its worker (which runs the job) and
-/// takes the report while the submitting thread is still inside `try_submit` — reports
-/// `accepted: 0, completed: 1`, against the documented `accepted == completed + panicked +
-/// cancelled + aborted` once the shutdown has returned. Loom finds it within a few thousand
-/// iterations at bound 3. Un-ignore it once `accepted` is counted before the job becomes visible
-/// to the workers.
+/// Regression (found by this model): the pool counted a job as accepted only after `submit` /
+/// `try_submit` had pushed it, so a shutdown that ran between the push and the count — here main
+/// closes the pool, waits for its worker (which runs the job) and takes the report while the
+/// submitting thread is still inside `try_submit` — reported `accepted: 0, completed: 1`, against
+/// the documented `accepted == completed + panicked + cancelled + aborted` once the shutdown has
+/// returned. The count and the push now happen under one lock.
 #[test]
-#[ignore = "known bug: the tally counts `accepted` after the push (see the doc comment)"]
 fn the_report_adds_up_while_a_submission_races_with_shutdown() {
     model(|| {
         let (pool, workers) = unspawned(1, 1);

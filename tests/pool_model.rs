@@ -12,8 +12,7 @@
 //! computes a value (no sleeping: blocking jobs run on real threads), or a blocking job that
 //! panics. At a random time (0..=200 ms) a second branch calls `shutdown()` or
 //! `shutdown_within(0..=80 ms)`; the submitter carries on regardless, so later submissions race
-//! with the shutdown and are refused. (While [`AVOID_KNOWN_BUG`] is set, `shutdown_within` cases
-//! have one worker: see there.)
+//! with the shutdown and are refused.
 //!
 //! Each case runs on a fresh current-thread tokio runtime with `start_paused(true)`, so time is
 //! virtual: the clock jumps to the next timer whenever the runtime is idle. Every job records in
@@ -166,23 +165,12 @@ fn cases() -> impl Strategy<Value = Case> {
         shutdown,
     )
         .prop_map(|(workers, capacity, jobs, shutdown)| Case {
-            workers: match shutdown {
-                Shutdown::Within { .. } if AVOID_KNOWN_BUG => 1,
-                _ => workers,
-            },
+            workers,
             capacity,
             jobs,
             shutdown,
         })
 }
-
-/// `shutdown_within` currently panics ("JoinHandle polled after completion") when its deadline
-/// passes after some but not all workers have exited: the timeout's loop has already awaited the
-/// exited workers' `JoinHandle`s to completion, and after aborting it awaits every handle again.
-/// While this is `true`, cases that call `shutdown_within` get a single worker (which cannot hit
-/// it); `shutdown_within_after_one_worker_exited_returns_a_report` reproduces the bug. Set it to
-/// `false` (and un-ignore that test) once `src/pool` is fixed.
-const AVOID_KNOWN_BUG: bool = true;
 
 fn expected_value(index: usize, kind: Kind) -> u64 {
     if kind.is_blocking() {
@@ -1287,10 +1275,11 @@ fn generator_reaches_every_outcome() {
     assert!(seen.iter().all(|count| *count > 0), "{summary:?}");
 }
 
-/// The known bug behind [`AVOID_KNOWN_BUG`], minimal: two workers, job 0 ends after 1 ms (its
-/// worker then finds the queue closed and empty, and exits), job 1 runs past the 10 ms deadline.
+/// Regression (found by this file's proptest): `shutdown_within` panicked with "JoinHandle polled
+/// after completion" when its deadline passed after some but not all workers had exited. Minimal:
+/// two workers, job 0 ends after 1 ms (its worker then finds the queue closed and empty, and
+/// exits), job 1 runs past the 10 ms deadline.
 #[test]
-#[ignore = "known bug in WorkerPool::shutdown_within (see AVOID_KNOWN_BUG)"]
 fn shutdown_within_after_one_worker_exited_returns_a_report() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()

@@ -111,3 +111,35 @@ impl fmt::Display for TryRecvError {
 }
 
 impl std::error::Error for TryRecvError {}
+
+/// [`Sender::reserve`](super::Sender::reserve) failed: the channel is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelClosed;
+
+impl fmt::Display for ChannelClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the channel is closed")
+    }
+}
+
+impl std::error::Error for ChannelClosed {}
+
+/// [`Sender::try_reserve`](super::Sender::try_reserve) got no room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryReserveError {
+    /// The channel is full (or senders are queued for room ahead of this one).
+    Full,
+    /// The channel is closed.
+    Closed,
+}
+
+impl fmt::Display for TryReserveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TryReserveError::Full => "no room in the channel",
+            TryReserveError::Closed => "the channel is closed",
+        })
+    }
+}
+
+impl std::error::Error for TryReserveError {}

@@ -52,7 +52,9 @@ use std::fmt;
 use crate::loom::Arc;
 use crate::sync::{Semaphore, TryAcquireError};
 
-pub use error::{CapacityError, SendError, TryRecvError, TrySendError};
+pub use error::{
+    CapacityError, ChannelClosed, SendError, TryRecvError, TryReserveError, TrySendError,
+};
 use shared::Shared;
 
 /// Creates a channel that holds up to `capacity` values.
@@ -81,6 +83,36 @@ pub struct Sender<T> {
     shared: Arc<Shared<T>>,
 }
 
+/// Room for one value in the channel, held by a sender ([`Sender::reserve`]). Sending through it
+/// never waits; dropping it gives the room back.
+#[must_use = "the reserved room is given back as soon as the permit is dropped"]
+pub struct SendPermit<'a, T> {
+    sender: &'a Sender<T>,
+    slot: crate::sync::SemaphorePermit<'a>,
+}
+
+impl<T> SendPermit<'_, T> {
+    /// Queues `value` in the reserved room.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value if the channel was closed after the room was reserved (a
+    /// closed channel takes no more values, so that receivers that saw it drained are never
+    /// wrong).
+    pub fn send(self, value: T) -> Result<(), SendError<T>> {
+        self.sender.shared.push(value).map_err(SendError)?;
+        // The room now belongs to the value: the receiver that takes it frees it.
+        self.slot.forget();
+        Ok(())
+    }
+}
+
+impl<T> fmt::Debug for SendPermit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendPermit").finish_non_exhaustive()
+    }
+}
+
 /// The receiving side; clone it for more consumers. When the last one drops, the channel closes
 /// and the queued values are dropped.
 pub struct Receiver<T> {
@@ -99,10 +131,10 @@ impl<T> Sender<T> {
     ///
     /// [`SendError`] with the value if the channel is or becomes closed.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        let Ok(slot) = self.shared.slots.acquire().await else {
-            return Err(SendError(value));
-        };
-        self.enqueue(slot, value).map_err(SendError)
+        match self.reserve().await {
+            Ok(permit) => permit.send(value),
+            Err(ChannelClosed) => Err(SendError(value)),
+        }
     }
 
     /// Sends `value` if there is room now and no sender is waiting for room.
@@ -111,20 +143,47 @@ impl<T> Sender<T> {
     ///
     /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the value.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let slot = match self.shared.slots.try_acquire() {
-            Ok(slot) => slot,
-            Err(TryAcquireError::NoPermits) => return Err(TrySendError::Full(value)),
-            Err(TryAcquireError::Closed) => return Err(TrySendError::Closed(value)),
-        };
-        self.enqueue(slot, value).map_err(TrySendError::Closed)
+        match self.try_reserve() {
+            Ok(permit) => permit
+                .send(value)
+                .map_err(|SendError(value)| TrySendError::Closed(value)),
+            Err(TryReserveError::Full) => Err(TrySendError::Full(value)),
+            Err(TryReserveError::Closed) => Err(TrySendError::Closed(value)),
+        }
     }
 
-    /// The held slot passes to the value once it is queued (the receiver that takes the value
-    /// frees it); if the channel closed meanwhile, the slot is released and the value returned.
-    fn enqueue(&self, slot: crate::sync::SemaphorePermit<'_>, value: T) -> Result<(), T> {
-        self.shared.push(value)?;
-        slot.forget();
-        Ok(())
+    /// Waits (FIFO among senders) for room for one value and holds it: the value can then be
+    /// sent without waiting, for example while holding a lock that must not be held across an
+    /// `.await`. Dropping the permit gives the room back.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped `reserve` holds no room and keeps no place in line.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelClosed`] if the channel is or becomes closed.
+    pub async fn reserve(&self) -> Result<SendPermit<'_, T>, ChannelClosed> {
+        let slot = self
+            .shared
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| ChannelClosed)?;
+        Ok(SendPermit { sender: self, slot })
+    }
+
+    /// Holds room for one value if there is room now and no sender is waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`TryReserveError::Full`] or [`TryReserveError::Closed`].
+    pub fn try_reserve(&self) -> Result<SendPermit<'_, T>, TryReserveError> {
+        match self.shared.slots.try_acquire() {
+            Ok(slot) => Ok(SendPermit { sender: self, slot }),
+            Err(TryAcquireError::NoPermits) => Err(TryReserveError::Full),
+            Err(TryAcquireError::Closed) => Err(TryReserveError::Closed),
+        }
     }
 
     /// Closes the channel for every sender and receiver; queued values can still be received.

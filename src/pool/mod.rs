@@ -64,7 +64,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::channel::{self, TrySendError};
+use crate::channel::{self, TryReserveError};
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::{Arc, Mutex, lock};
 use crate::time::Instant;
@@ -212,12 +212,11 @@ impl WorkerPool {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (outcome, handle) = self.outcome();
-        let queued: Queued = Box::new(AsyncJob::new(job, outcome));
-        match self.sender.send(queued).await {
-            Ok(()) => Ok(self.accepted(handle)),
-            Err(refused) => Err(SubmitError(take_async(refused.into_inner()))),
-        }
+        let Ok(room) = self.sender.reserve().await else {
+            return Err(SubmitError(job));
+        };
+        self.enqueue(room, |outcome| Box::new(AsyncJob::new(job, outcome)))
+            .map_err(|refused| SubmitError(take_async(refused)))
     }
 
     /// Queues an async job if there is room now.
@@ -230,13 +229,13 @@ impl WorkerPool {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (outcome, handle) = self.outcome();
-        let queued: Queued = Box::new(AsyncJob::new(job, outcome));
-        match self.sender.try_send(queued) {
-            Ok(()) => Ok(self.accepted(handle)),
-            Err(TrySendError::Full(refused)) => Err(TrySubmitError::Full(take_async(refused))),
-            Err(TrySendError::Closed(refused)) => Err(TrySubmitError::Closed(take_async(refused))),
-        }
+        let room = match self.sender.try_reserve() {
+            Ok(room) => room,
+            Err(TryReserveError::Full) => return Err(TrySubmitError::Full(job)),
+            Err(TryReserveError::Closed) => return Err(TrySubmitError::Closed(job)),
+        };
+        self.enqueue(room, |outcome| Box::new(AsyncJob::new(job, outcome)))
+            .map_err(|refused| TrySubmitError::Closed(take_async(refused)))
     }
 
     /// Queues a blocking (synchronous) job, waiting while the queue is full. It runs on tokio's
@@ -255,12 +254,11 @@ impl WorkerPool {
         C: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (outcome, handle) = self.outcome();
-        let queued: Queued = Box::new(BlockingJob::new(job, outcome));
-        match self.sender.send(queued).await {
-            Ok(()) => Ok(self.accepted(handle)),
-            Err(refused) => Err(SubmitError(take_blocking::<C, T>(refused.into_inner()))),
-        }
+        let Ok(room) = self.sender.reserve().await else {
+            return Err(SubmitError(job));
+        };
+        self.enqueue(room, |outcome| Box::new(BlockingJob::new(job, outcome)))
+            .map_err(|refused| SubmitError(take_blocking::<C, T>(refused)))
     }
 
     /// Queues a blocking job if there is room now.
@@ -273,17 +271,13 @@ impl WorkerPool {
         C: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (outcome, handle) = self.outcome();
-        let queued: Queued = Box::new(BlockingJob::new(job, outcome));
-        match self.sender.try_send(queued) {
-            Ok(()) => Ok(self.accepted(handle)),
-            Err(TrySendError::Full(refused)) => {
-                Err(TrySubmitError::Full(take_blocking::<C, T>(refused)))
-            }
-            Err(TrySendError::Closed(refused)) => {
-                Err(TrySubmitError::Closed(take_blocking::<C, T>(refused)))
-            }
-        }
+        let room = match self.sender.try_reserve() {
+            Ok(room) => room,
+            Err(TryReserveError::Full) => return Err(TrySubmitError::Full(job)),
+            Err(TryReserveError::Closed) => return Err(TrySubmitError::Closed(job)),
+        };
+        self.enqueue(room, |outcome| Box::new(BlockingJob::new(job, outcome)))
+            .map_err(|refused| TrySubmitError::Closed(take_blocking::<C, T>(refused)))
     }
 
     /// Stops intake, runs every job already accepted, and waits for the workers to finish.
@@ -311,9 +305,13 @@ impl WorkerPool {
         let start = Instant::now();
         self.sender.close();
         if let Some(mut workers) = self.take_workers() {
+            // Each worker that exits is removed from the list, so that after the deadline only
+            // the unfinished ones are aborted and awaited (a finished `JoinHandle` must not be
+            // polled again).
             let drained = tokio::time::timeout(timeout, async {
-                for worker in &mut workers {
+                while let Some(worker) = workers.last_mut() {
                     let _ = worker.await;
+                    workers.pop();
                 }
             })
             .await;
@@ -363,14 +361,20 @@ impl WorkerPool {
         self.sender.is_closed()
     }
 
-    fn outcome<T>(&self) -> (outcome::OutcomeSender<T>, JobHandle<T>) {
+    /// Queues the job `make` builds in the reserved room, counting it as accepted in the same
+    /// step (see [`Tally::accept`]). A job refused because the pool shut down after the room was
+    /// reserved comes back, its outcome disarmed by the caller's `take_*`.
+    fn enqueue<T>(
+        &self,
+        room: channel::SendPermit<'_, Queued>,
+        make: impl FnOnce(outcome::OutcomeSender<T>) -> Queued,
+    ) -> Result<JobHandle<T>, Queued> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        outcome::channel(id, Arc::clone(&self.tally))
-    }
-
-    fn accepted<T>(&self, handle: JobHandle<T>) -> JobHandle<T> {
-        self.tally.accepted();
-        handle
+        let (outcome, handle) = outcome::channel(id, Arc::clone(&self.tally));
+        let job = make(outcome);
+        self.tally
+            .accept(|| room.send(job).map_err(channel::SendError::into_inner))?;
+        Ok(handle)
     }
 
     fn take_workers(&self) -> Option<Vec<JoinHandle<()>>> {

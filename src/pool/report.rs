@@ -31,25 +31,34 @@ pub struct ShutdownReport {
     pub elapsed: Duration,
 }
 
-/// Live counters, updated as each job's outcome is recorded.
+/// Live counters, updated as each job is accepted and as its outcome is recorded.
+///
+/// One lock over all of them, so a report is a consistent cut: a submission counts its job as
+/// accepted under this lock in the same step as it queues it ([`Tally::accept`]), so no report
+/// can see a job's outcome without its acceptance, or an acceptance of a job that was refused.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
-    accepted: AtomicUsize,
+    counts: Mutex<Counts>,
     running: AtomicUsize,
-    completed: AtomicUsize,
-    panicked: AtomicUsize,
-    lost: Mutex<Lost>,
 }
 
 #[derive(Debug, Default)]
-struct Lost {
+struct Counts {
+    accepted: usize,
+    completed: usize,
+    panicked: usize,
     cancelled: Vec<JobId>,
     aborted: Vec<JobId>,
 }
 
 impl Tally {
-    pub(super) fn accepted(&self) {
-        self.accepted.fetch_add(1, Ordering::Relaxed);
+    /// Runs `enqueue` (which queues a job, or fails and hands it back) and counts the job as
+    /// accepted if it was queued — both under the lock.
+    pub(super) fn accept<E>(&self, enqueue: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+        let mut counts = lock(&self.counts);
+        enqueue()?;
+        counts.accepted += 1;
+        Ok(())
     }
 
     pub(super) fn started(&self) {
@@ -64,28 +73,25 @@ impl Tally {
         if started {
             self.running.fetch_sub(1, Ordering::Relaxed);
         }
+        let mut counts = lock(&self.counts);
         match outcome {
-            Ok(_) => {
-                self.completed.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(JobError::Panicked(_)) => {
-                self.panicked.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(JobError::Cancelled) => lock(&self.lost).cancelled.push(id),
-            Err(JobError::Aborted) => lock(&self.lost).aborted.push(id),
+            Ok(_) => counts.completed += 1,
+            Err(JobError::Panicked(_)) => counts.panicked += 1,
+            Err(JobError::Cancelled) => counts.cancelled.push(id),
+            Err(JobError::Aborted) => counts.aborted.push(id),
         }
     }
 
     pub(super) fn report(&self, elapsed: Duration) -> ShutdownReport {
-        let lost = lock(&self.lost);
-        let mut cancelled = lost.cancelled.clone();
-        let mut aborted = lost.aborted.clone();
+        let counts = lock(&self.counts);
+        let mut cancelled = counts.cancelled.clone();
+        let mut aborted = counts.aborted.clone();
         cancelled.sort_unstable();
         aborted.sort_unstable();
         ShutdownReport {
-            accepted: self.accepted.load(Ordering::Acquire),
-            completed: self.completed.load(Ordering::Acquire),
-            panicked: self.panicked.load(Ordering::Acquire),
+            accepted: counts.accepted,
+            completed: counts.completed,
+            panicked: counts.panicked,
             cancelled,
             aborted,
             elapsed,
