@@ -1,4 +1,5 @@
-//! Makes `--cfg loom` visible to rustdoc too.
+//! Makes `--cfg loom` visible to rustdoc too, and tells the loom models whether they are
+//! optimized.
 //!
 //! `RUSTFLAGS="--cfg loom"` reaches rustc but not rustdoc, so when `cargo test` collects the doc
 //! tests of a loom build, rustdoc would see the crate without `cfg(loom)` — modules that the loom
@@ -8,8 +9,16 @@
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(loom)");
+    println!("cargo::rustc-check-cfg=cfg(unoptimized)");
     println!("cargo::rerun-if-env-changed=CARGO_CFG_LOOM");
     if std::env::var_os("CARGO_CFG_LOOM").is_some() {
         println!("cargo::rustc-cfg=loom");
+    }
+    // The loom models pick a smaller default preemption bound in an unoptimized build (the plain
+    // `RUSTFLAGS="--cfg loom" cargo test`), where each interleaving costs many times more; the
+    // gate runs them optimized at the full bound. (`debug_assertions` cannot tell the two apart:
+    // the release profile keeps them on.)
+    if std::env::var("OPT_LEVEL").is_ok_and(|level| level == "0") {
+        println!("cargo::rustc-cfg=unoptimized");
     }
 }

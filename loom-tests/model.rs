@@ -27,9 +27,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-/// The bound used in CI: one deeper than tokio's own loom CI (2), and still far below the 60 s
-/// per model budget for 2 spawned threads + main.
+/// The bound used in CI (the gate runs the models optimized): one deeper than tokio's own loom
+/// CI (2), and still below the 60 s per model budget for 2 spawned threads + main.
+#[cfg(not(unoptimized))]
 pub const DEFAULT_PREEMPTION_BOUND: usize = 3;
+
+/// In an unoptimized build (the plain `RUSTFLAGS="--cfg loom" cargo test`) each interleaving costs
+/// many times more, so the default bound is one lower — tokio's own CI bound — to keep that
+/// command within minutes. `cfg(unoptimized)` comes from `build.rs`. `LOOM_MAX_PREEMPTIONS` still
+/// overrides it.
+#[cfg(unoptimized)]
+pub const DEFAULT_PREEMPTION_BOUND: usize = 2;
 
 /// Checks `f` under every interleaving up to the default preemption bound (or
 /// `LOOM_MAX_PREEMPTIONS`).
