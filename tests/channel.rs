@@ -294,3 +294,49 @@ async fn receivers_cancelled_by_timeout_lose_no_value() {
     }
     assert_eq!(received.load(Ordering::SeqCst), 2_000);
 }
+
+#[test]
+fn reserved_room_is_held_until_used_or_dropped() {
+    let (tx, rx) = channel::bounded(1).unwrap();
+    let permit = tx.try_reserve().unwrap();
+    assert_eq!(
+        tx.try_reserve().unwrap_err(),
+        channel::TryReserveError::Full
+    );
+    assert!(
+        tx.try_send(1).unwrap_err().is_full(),
+        "the room is held by the permit"
+    );
+    drop(permit);
+    let permit = tx.try_reserve().unwrap();
+    permit.send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+
+    // Reserving waits in line like a send, and a dropped reserve keeps no place.
+    tx.try_send(3).unwrap();
+    let mut waiting = spawn(tx.reserve());
+    assert_pending!(waiting.poll());
+    assert_eq!(rx.try_recv(), Ok(3));
+    assert!(waiting.is_woken());
+    let permit = assert_ready!(waiting.poll()).unwrap();
+    permit.send(4).unwrap();
+    assert_eq!(rx.try_recv(), Ok(4));
+}
+
+#[test]
+fn a_permit_reserved_before_close_gives_its_value_back() {
+    let (tx, rx) = channel::bounded(2).unwrap();
+    let permit = tx.try_reserve().unwrap();
+    rx.close();
+    assert_eq!(permit.send(5).unwrap_err().into_inner(), 5);
+    assert_eq!(
+        tx.try_reserve().unwrap_err(),
+        channel::TryReserveError::Closed
+    );
+    let mut reserve = spawn(tx.reserve());
+    assert_eq!(
+        assert_ready!(reserve.poll()).unwrap_err(),
+        channel::ChannelClosed
+    );
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
