@@ -4,11 +4,18 @@
 //! wakers in a fixed array keeps the release path allocation-free. When more than
 //! [`WakeList::CAPACITY`] waiters become ready in one release, the caller wakes a full batch with
 //! the lock released and takes the lock again for the rest.
+//!
+//! Cheap when it holds one waker or none, the usual case: the array is filled with a constant
+//! (a `memset`), never moved (`wake_all` takes `&mut self`), and dropping it touches only the
+//! slots in use (the array is in a `ManuallyDrop`, and `Drop` drops the first `len` slots; the
+//! others are never filled, so nothing is leaked).
 
+use std::mem::ManuallyDrop;
 use std::task::Waker;
 
 pub(super) struct WakeList {
-    wakers: [Option<Waker>; Self::CAPACITY],
+    /// Slots `..len` may hold wakers; slots `len..` are always `None`.
+    wakers: ManuallyDrop<[Option<Waker>; Self::CAPACITY]>,
     len: usize,
 }
 
@@ -17,7 +24,7 @@ impl WakeList {
 
     pub(super) fn new() -> Self {
         WakeList {
-            wakers: std::array::from_fn(|_| None),
+            wakers: ManuallyDrop::new([const { None }; Self::CAPACITY]),
             len: 0,
         }
     }
@@ -33,13 +40,23 @@ impl WakeList {
         self.len += 1;
     }
 
-    /// Wakes every collected waker, in the order they were pushed (FIFO).
-    pub(super) fn wake_all(mut self) {
+    /// Wakes every collected waker, in the order they were pushed (FIFO), and empties the list.
+    pub(super) fn wake_all(&mut self) {
         for slot in &mut self.wakers[..self.len] {
             if let Some(waker) = slot.take() {
                 waker.wake();
             }
         }
         self.len = 0;
+    }
+}
+
+impl Drop for WakeList {
+    /// Drops the wakers not woken (there are some only if a waker panicked in `wake_all`); the
+    /// slots past `len` are `None`, so skipping their drop leaks nothing.
+    fn drop(&mut self) {
+        for slot in &mut self.wakers[..self.len] {
+            drop(slot.take());
+        }
     }
 }
