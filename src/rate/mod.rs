@@ -74,8 +74,8 @@ use sliding_window::SlidingWindow;
 pub struct RateLimiter<C: Clock = TokioClock> {
     quota: Quota,
     state: Mutex<State>,
-    /// One permit: held by the caller at the head of the queue (only it may wait on the clock),
-    /// and briefly by `try_acquire`. Fair, so waiters are admitted in arrival order.
+    /// One permit, held by the caller at the head of the `acquire` queue: only it waits on the
+    /// clock. Fair, so waiters are admitted in arrival order.
     turnstile: Semaphore,
     clock: C,
 }
@@ -83,6 +83,9 @@ pub struct RateLimiter<C: Clock = TokioClock> {
 #[derive(Debug)]
 struct State {
     policy: Policy,
+    /// Callers inside `acquire` not yet admitted. While there are any, `try_acquire` refuses:
+    /// it never overtakes a queued caller.
+    waiting: usize,
     /// What the caller at the head of the queue is waiting for (0 if none): `try_acquire` adds it
     /// when it estimates a retry time while others are queued.
     head_request: u32,
@@ -141,6 +144,7 @@ impl<C: Clock> RateLimiter<C> {
             quota,
             state: Mutex::new(State {
                 policy,
+                waiting: 0,
                 head_request: 0,
             }),
             turnstile: Semaphore::new(1),
@@ -178,23 +182,23 @@ impl<C: Clock> RateLimiter<C> {
     /// than the quota ever admits at once.
     pub fn try_acquire_many(&self, n: u32) -> Result<(), TryAcquireError> {
         self.check_capacity(n)?;
-        let rate_limited = |now: Instant, at: Instant| TryAcquireError::RateLimited {
-            retry_after: at.saturating_duration_since(now),
-        };
-        let Ok(_turn) = self.turnstile.try_acquire() else {
-            // Others are queued: estimate when the head's request and this one would both fit.
-            let mut state = lock(&self.state);
-            let now = self.clock.now();
-            let ahead = state.head_request.min(self.quota.capacity() - n);
-            let at = state.policy.fits_at(now, n + ahead);
-            return Err(rate_limited(now, at.max(now + Duration::from_nanos(1))));
-        };
         let mut state = lock(&self.state);
         let now = self.clock.now();
-        state
-            .policy
-            .admit(now, n)
-            .map_err(|at| rate_limited(now, at))
+        let fits_at = if state.waiting > 0 {
+            // Callers queued in `acquire` go first: estimate when the head's request and this one
+            // would both fit (a lower bound when more are queued), and refuse for now.
+            let ahead = state.head_request.min(self.quota.capacity() - n);
+            let at = state.policy.fits_at(now, n + ahead);
+            at.max(now + Duration::from_nanos(1))
+        } else {
+            match state.policy.admit(now, n) {
+                Ok(()) => return Ok(()),
+                Err(at) => at,
+            }
+        };
+        Err(TryAcquireError::RateLimited {
+            retry_after: fits_at.saturating_duration_since(now),
+        })
     }
 
     /// Waits until one operation is admitted.
@@ -220,17 +224,24 @@ impl<C: Clock> RateLimiter<C> {
     /// [`ExceedsCapacity`], at once, if `n` is more than the quota ever admits at once.
     pub async fn acquire_many(&self, n: u32) -> Result<(), ExceedsCapacity> {
         self.check_capacity(n)?;
+        let mut queued = Queued::register(&self.state);
         let Ok(_turn) = self.turnstile.acquire().await else {
             unreachable!("the turnstile is never closed");
         };
-        let _head = HeadRequest::set(&self.state, n);
         loop {
             let wait_until = {
                 let mut state = lock(&self.state);
                 let now = self.clock.now();
                 match state.policy.admit(now, n) {
-                    Ok(()) => return Ok(()),
-                    Err(at) => at,
+                    Ok(()) => {
+                        queued.admitted(&mut state);
+                        return Ok(());
+                    }
+                    Err(at) => {
+                        state.head_request = n;
+                        queued.head = true;
+                        at
+                    }
                 }
             };
             self.clock.sleep_until(wait_until).await;
@@ -249,22 +260,44 @@ impl<C: Clock> RateLimiter<C> {
     }
 }
 
-/// Publishes the head's request for `try_acquire`'s estimate while the head waits; clears it
-/// when the head is admitted or cancelled.
-struct HeadRequest<'a> {
+/// Counts a caller of `acquire` in `State::waiting` from the moment it arrives until it is
+/// admitted (in the same locked step as the admission) or cancelled (on drop), so that
+/// `try_acquire` refuses exactly while someone is queued.
+struct Queued<'a> {
     state: &'a Mutex<State>,
+    admitted: bool,
+    /// Whether this caller published its request as the head's.
+    head: bool,
 }
 
-impl<'a> HeadRequest<'a> {
-    fn set(state: &'a Mutex<State>, n: u32) -> Self {
-        lock(state).head_request = n;
-        HeadRequest { state }
+impl<'a> Queued<'a> {
+    fn register(state: &'a Mutex<State>) -> Self {
+        lock(state).waiting += 1;
+        Queued {
+            state,
+            admitted: false,
+            head: false,
+        }
+    }
+
+    /// Called under the state lock, in the step that admits the caller.
+    fn admitted(&mut self, state: &mut State) {
+        state.waiting -= 1;
+        state.head_request = 0;
+        self.admitted = true;
     }
 }
 
-impl Drop for HeadRequest<'_> {
+impl Drop for Queued<'_> {
     fn drop(&mut self) {
-        lock(self.state).head_request = 0;
+        if !self.admitted {
+            // Cancelled. If it was the head, the next caller sets its own request when it waits.
+            let mut state = lock(self.state);
+            state.waiting -= 1;
+            if self.head {
+                state.head_request = 0;
+            }
+        }
     }
 }
 
@@ -272,7 +305,7 @@ impl<C: Clock + fmt::Debug> fmt::Debug for RateLimiter<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimiter")
             .field("quota", &self.quota)
-            .field("queued", &(self.turnstile.available_permits() == 0))
+            .field("waiting", &lock(&self.state).waiting)
             .field("clock", &self.clock)
             .finish()
     }
