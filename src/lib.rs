@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`channel`] | a bounded MPMC channel on two semaphores: FIFO both ways, cancel-safe send and recv, values never lost on close |
 //! | [`concurrency`] | [`ConcurrencyLimiter`](concurrency::ConcurrencyLimiter): at most N futures in flight, and bounded concurrent maps that never create more than N futures or tasks |
+//! | [`conn_pool`] | [`Pool`](conn_pool::Pool): a connection pool on the semaphore: FIFO checkout, wait/create/recycle timeouts with typed errors, cancel-safe `get()`, broken objects discarded; a PostgreSQL manager behind the `postgres` feature |
 //! | `fetch` | an HTTP/1.1 client whose calls end within one deadline (connect, headers, body, retries, backoff), with safe retries, seeded jitter and typed errors (not built under `--cfg loom`) |
 //! | [`pool`] | [`WorkerPool`](pool::WorkerPool): bounded workers and queue, blocking jobs off the async threads, every accepted job's handle resolves exactly once |
 //! | [`rate`] | [`RateLimiter`](rate::RateLimiter): a strict sliding window or a token bucket, with the exact bound documented; FIFO waiters, no background task |
@@ -20,6 +21,7 @@
 
 pub mod channel;
 pub mod concurrency;
+pub mod conn_pool;
 #[cfg(not(loom))]
 pub mod fetch;
 mod loom;
