@@ -185,36 +185,6 @@ impl<T> Sender<T> {
             Err(TryAcquireError::Closed) => Err(TryReserveError::Closed),
         }
     }
-
-    /// Closes the channel for every sender and receiver; queued values can still be received.
-    /// Returns whether this call closed it.
-    pub fn close(&self) -> bool {
-        self.shared.close()
-    }
-
-    /// Whether the channel is closed.
-    #[must_use]
-    pub fn is_closed(&self) -> bool {
-        self.shared.is_closed()
-    }
-
-    /// Values queued now.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.shared.len()
-    }
-
-    /// Whether no value is queued now.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The most values the channel holds.
-    #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.shared.capacity
-    }
 }
 
 impl<T> Receiver<T> {
@@ -251,37 +221,48 @@ impl<T> Receiver<T> {
         };
         value.ok_or(TryRecvError::Closed)
     }
-
-    /// Closes the channel: senders are refused from now on; queued values can still be received.
-    /// Returns whether this call closed it.
-    pub fn close(&self) -> bool {
-        self.shared.close()
-    }
-
-    /// Whether the channel is closed (values may still be queued).
-    #[must_use]
-    pub fn is_closed(&self) -> bool {
-        self.shared.is_closed()
-    }
-
-    /// Values queued now.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.shared.len()
-    }
-
-    /// Whether no value is queued now.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The most values the channel holds.
-    #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.shared.capacity
-    }
 }
+
+/// The queries and `close` both ends share.
+macro_rules! channel_handle {
+    ($handle:ident) => {
+        impl<T> $handle<T> {
+            /// Closes the channel for every sender and receiver: sends are refused from now on,
+            /// and values already queued can still be received. Returns whether this call closed
+            /// it.
+            pub fn close(&self) -> bool {
+                self.shared.close()
+            }
+
+            /// Whether the channel is closed (values may still be queued).
+            #[must_use]
+            pub fn is_closed(&self) -> bool {
+                self.shared.is_closed()
+            }
+
+            /// Values queued now.
+            #[must_use]
+            pub fn len(&self) -> usize {
+                self.shared.len()
+            }
+
+            /// Whether no value is queued now.
+            #[must_use]
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// The most values the channel holds.
+            #[must_use]
+            pub fn capacity(&self) -> usize {
+                self.shared.capacity
+            }
+        }
+    };
+}
+
+channel_handle!(Sender);
+channel_handle!(Receiver);
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {

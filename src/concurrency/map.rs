@@ -219,15 +219,7 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let running = self.running.len();
-        if self.exhausted {
-            return (running, Some(running));
-        }
-        let (low, high) = self.inputs.size_hint();
-        (
-            running.saturating_add(low),
-            high.and_then(|high| high.checked_add(running)),
-        )
+        super::remaining(self.running.len(), self.exhausted, &self.inputs)
     }
 }
 

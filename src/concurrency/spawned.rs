@@ -253,15 +253,7 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let tasks = self.tasks.len();
-        if self.exhausted {
-            return (tasks, Some(tasks));
-        }
-        let (low, high) = self.inputs.size_hint();
-        (
-            tasks.saturating_add(low),
-            high.and_then(|high| high.checked_add(tasks)),
-        )
+        super::remaining(self.tasks.len(), self.exhausted, &self.inputs)
     }
 }
 
