@@ -1,55 +1,80 @@
 //! The correctness gate: a list of [`Step`]s, each one cargo invocation, run in order.
 //!
 //! Every step runs even if an earlier one failed, so the summary is complete; the gate fails at the
-//! end, naming each failed step and the exact command that reproduces it. To add a step (fmt,
-//! clippy, doc, simulation seeds, a deep preset), push it in [`steps`]; set `tests: false` for a
-//! step whose output has no libtest result lines.
+//! end, naming each failed step and the exact command that reproduces it. To add a step, push it in
+//! [`steps`]; set `tests: false` for a step whose output has no libtest result lines, and `tiers`
+//! to the columns of the pattern table it fills (see `matrix.rs`).
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::report::{self, Outcome, Scanner, Summary};
+use crate::matrix::Tier;
+use crate::report::{self, ErrScanner, Outcome, Scanner, Summary};
 
 pub const HELP: &str = "\
 cargo xtask gate: the project's correctness gate
 
 USAGE:
-    cargo xtask gate [--quick]
+    cargo xtask gate [--quick | --deep] [--skip <step>]...
 
 Runs, in order, streaming their output:
-    1. test   cargo test --no-fail-fast          (unit, tests/*.rs incl. proptest, doctests)
-    2. loom   cargo test --release --test loom   (RUSTFLAGS+=\"--cfg loom\", own target dir)
-then prints a summary (pass/fail, wall time, test counts per step) and writes it to
-target/gate/summary.json and target/gate/summary.md. Every step runs; the exit code is non-zero
-if any failed, and each failure is printed with the command that reproduces it.
+    1. fmt          cargo fmt --all --check
+    2. clippy       cargo clippy --all-targets -- -D warnings
+    3. clippy-loom  the same under RUSTFLAGS+=\"--cfg loom\" in target/loom (the loom build's dir)
+    4. doc          RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps
+    5. test         cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests, doctests)
+    6. loom         cargo test --release --test loom -- --nocapture   (--cfg loom, target/loom)
+    7. sim          cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS)
+then prints a summary: per step pass/fail, wall time and test counts, and per pattern x tier
+(tests, proptest, loom, sim) what ran (tests; properties x cases; loom models, their bound and
+iterations; simulations x seeds) and whether it passed. Written to target/gate/summary.json and
+target/gate/summary.md. Every step runs; the exit code is non-zero if any failed, and each
+failure is printed with the command that reproduces it.
 
 OPTIONS:
-    --quick     the CI preset (the default for now)
-    -h, --help  print this message
+    --quick         the CI preset (default): PROPTEST_CASES=256, LOOM_MAX_PREEMPTIONS=3, SIM_SEEDS=32
+    --deep          the nightly preset: PROPTEST_CASES=10000, LOOM_MAX_PREEMPTIONS=4, SIM_SEEDS=1000
+    --skip <step>   leave a step out (repeatable), e.g. --skip doc
+    -h, --help      print this message
 
-ENVIRONMENT:
-    PROPTEST_CASES        proptest cases per property (default 256)
-    LOOM_MAX_PREEMPTIONS  loom preemption bound (default 3)
-    RUSTFLAGS             kept; the loom step appends `--cfg loom`
+ENVIRONMENT (each overrides the preset):
+    PROPTEST_CASES        proptest cases per property
+    LOOM_MAX_PREEMPTIONS  loom preemption bound
+    SIM_SEEDS             seeds per simulation scenario
+    RUSTFLAGS             kept; the loom steps append `--cfg loom`
     CARGO_TARGET_DIR      if set, the loom build goes to $CARGO_TARGET_DIR/loom (else target/loom)
+
+TIMES (2 cores, warm cache): the sim step costs about SIM_SEEDS x 0.03 s; see README/the issue for
+the measured step times of each preset.
 ";
 
-const DEFAULT_PROPTEST_CASES: &str = "256";
-const DEFAULT_LOOM_MAX_PREEMPTIONS: &str = "3";
+/// The step names, in the order they run.
+pub const STEP_NAMES: [&str; 7] = ["fmt", "clippy", "clippy-loom", "doc", "test", "loom", "sim"];
 
-/// How thorough the gate is. Only the CI preset exists so far; a deep preset (more proptest cases,
-/// a higher loom bound, more simulation seeds) slots in here.
+/// How thorough the gate is: the defaults of its depth settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
+    /// CI, every push.
     Quick,
+    /// Nightly.
+    Deep,
 }
 
 impl Profile {
     pub fn name(self) -> &'static str {
         match self {
             Profile::Quick => "quick",
+            Profile::Deep => "deep",
+        }
+    }
+
+    /// `(PROPTEST_CASES, LOOM_MAX_PREEMPTIONS, SIM_SEEDS)` of the preset.
+    fn defaults(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Profile::Quick => ("256", "3", "32"),
+            Profile::Deep => ("10000", "4", "1000"),
         }
     }
 }
@@ -57,6 +82,7 @@ impl Profile {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Options {
     pub profile: Profile,
+    pub skip: Vec<String>,
 }
 
 impl Options {
@@ -64,10 +90,23 @@ impl Options {
     pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
         let mut options = Options {
             profile: Profile::Quick,
+            skip: Vec::new(),
         };
-        for arg in args {
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => options.profile = Profile::Quick,
+                "--deep" => options.profile = Profile::Deep,
+                "--skip" => {
+                    let step = args.next().ok_or("`--skip` needs a step name")?;
+                    if !STEP_NAMES.contains(&step.as_str()) {
+                        return Err(format!(
+                            "unknown step `{step}` (steps: {})",
+                            STEP_NAMES.join(", ")
+                        ));
+                    }
+                    options.skip.push(step.clone());
+                }
                 "-h" | "--help" => return Ok(None),
                 other => return Err(format!("unknown option `{other}`")),
             }
@@ -86,6 +125,8 @@ pub struct Step {
     pub env: Vec<(String, String)>,
     /// Whether the output carries libtest `test result:` lines worth counting.
     pub tests: bool,
+    /// The columns of the pattern table this step fills.
+    pub tiers: &'static [Tier],
 }
 
 impl Step {
@@ -108,13 +149,19 @@ pub struct Context {
     pub root: PathBuf,
     pub proptest_cases: String,
     pub loom_max_preemptions: String,
+    pub sim_seeds: String,
     /// The variable that carries rustflags for the loom build, and its value with `--cfg loom`.
     pub loom_rustflags: (String, String),
     pub loom_target_dir: PathBuf,
 }
 
 impl Context {
-    pub fn from_env(root: PathBuf, var: impl Fn(&str) -> Option<String>) -> Context {
+    pub fn from_env(
+        root: PathBuf,
+        profile: Profile,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Context {
+        let (proptest_cases, loom_max_preemptions, sim_seeds) = profile.defaults();
         let set = |name: &str| var(name).filter(|value| !value.trim().is_empty());
         let loom_rustflags = match var("CARGO_ENCODED_RUSTFLAGS") {
             // Cargo prefers the encoded form over RUSTFLAGS when it is set (even empty).
@@ -139,9 +186,10 @@ impl Context {
             None => root.join("target").join("loom"),
         };
         Context {
-            proptest_cases: set("PROPTEST_CASES").unwrap_or(DEFAULT_PROPTEST_CASES.to_owned()),
+            proptest_cases: set("PROPTEST_CASES").unwrap_or(proptest_cases.to_owned()),
             loom_max_preemptions: set("LOOM_MAX_PREEMPTIONS")
-                .unwrap_or(DEFAULT_LOOM_MAX_PREEMPTIONS.to_owned()),
+                .unwrap_or(loom_max_preemptions.to_owned()),
+            sim_seeds: set("SIM_SEEDS").unwrap_or(sim_seeds.to_owned()),
             loom_rustflags,
             loom_target_dir,
             root,
@@ -149,36 +197,63 @@ impl Context {
     }
 }
 
-/// The gate's steps for `profile`, in the order they run.
-pub fn steps(context: &Context, profile: Profile) -> Vec<Step> {
-    let args = |list: &[&str]| list.iter().map(|arg| (*arg).to_owned()).collect();
-    match profile {
-        Profile::Quick => vec![
-            Step {
-                name: "test",
-                // Every test binary runs even after one fails, so the counts are complete.
-                args: args(&["test", "--no-fail-fast"]),
-                env: vec![("PROPTEST_CASES".into(), context.proptest_cases.clone())],
-                tests: true,
-            },
-            Step {
-                name: "loom",
-                args: args(&["test", "--release", "--test", "loom"]),
-                env: vec![
-                    context.loom_rustflags.clone(),
-                    (
-                        "CARGO_TARGET_DIR".into(),
-                        context.loom_target_dir.display().to_string(),
-                    ),
-                    (
-                        "LOOM_MAX_PREEMPTIONS".into(),
-                        context.loom_max_preemptions.clone(),
-                    ),
-                ],
-                tests: true,
-            },
-        ],
-    }
+/// The gate's steps, in the order they run.
+pub fn steps(context: &Context) -> Vec<Step> {
+    let step = |name, list: &[&str], env: Vec<(String, String)>, tiers| Step {
+        name,
+        args: list.iter().map(|arg| (*arg).to_owned()).collect(),
+        env,
+        tests: !matches!(name, "fmt" | "clippy" | "clippy-loom" | "doc"),
+        tiers,
+    };
+    let loom_build = || {
+        vec![
+            context.loom_rustflags.clone(),
+            (
+                "CARGO_TARGET_DIR".to_owned(),
+                context.loom_target_dir.display().to_string(),
+            ),
+        ]
+    };
+    let mut loom_env = loom_build();
+    loom_env.push((
+        "LOOM_MAX_PREEMPTIONS".into(),
+        context.loom_max_preemptions.clone(),
+    ));
+    let clippy = ["clippy", "--all-targets", "--", "-D", "warnings"];
+    vec![
+        step("fmt", &["fmt", "--all", "--check"], vec![], &[]),
+        step("clippy", &clippy, vec![], &[]),
+        // Same flags and target directory as the loom step, which then builds incrementally.
+        step("clippy-loom", &clippy, loom_build(), &[]),
+        step(
+            "doc",
+            &["doc", "--no-deps"],
+            vec![("RUSTDOCFLAGS".into(), "-D warnings".into())],
+            &[],
+        ),
+        // Every test binary runs even after one fails, so the counts are complete.
+        step(
+            "test",
+            &["test", "--no-fail-fast"],
+            vec![("PROPTEST_CASES".into(), context.proptest_cases.clone())],
+            &[Tier::Tests, Tier::Proptest],
+        ),
+        // `--nocapture`: the models' `loom model …: completed in N iterations` lines are the
+        // figures the summary reports.
+        step(
+            "loom",
+            &["test", "--release", "--test", "loom", "--", "--nocapture"],
+            loom_env,
+            &[Tier::Loom],
+        ),
+        step(
+            "sim",
+            &["test", "--release", "--test", "sim"],
+            vec![("SIM_SEEDS".into(), context.sim_seeds.clone())],
+            &[Tier::Sim],
+        ),
+    ]
 }
 
 /// The workspace root: the parent of this crate's manifest directory, whatever the cwd.
@@ -188,16 +263,22 @@ fn workspace_root() -> PathBuf {
 }
 
 pub fn run(options: &Options) -> ExitCode {
-    let context = Context::from_env(workspace_root(), |name| std::env::var(name).ok());
+    let context = Context::from_env(workspace_root(), options.profile, |name| {
+        std::env::var(name).ok()
+    });
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let started_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
     let start = Instant::now();
 
-    let outcomes: Vec<Outcome> = steps(&context, options.profile)
+    let (steps, skipped): (Vec<Step>, Vec<Step>) = steps(&context)
+        .into_iter()
+        .partition(|step| !options.skip.iter().any(|name| name == step.name));
+    let outcomes: Vec<Outcome> = steps
         .iter()
-        .map(|step| run_step(&cargo, &context.root, step))
+        .enumerate()
+        .map(|(i, step)| run_step(&cargo, &context.root, step, (i + 1, steps.len())))
         .collect();
 
     let summary = Summary {
@@ -207,6 +288,8 @@ pub fn run(options: &Options) -> ExitCode {
         seconds: start.elapsed().as_secs_f64(),
         proptest_cases: context.proptest_cases.clone(),
         loom_max_preemptions: context.loom_max_preemptions.clone(),
+        sim_seeds: context.sim_seeds.clone(),
+        skipped: skipped.iter().map(|step| step.name.to_owned()).collect(),
         outcomes,
     };
     println!();
@@ -236,26 +319,40 @@ pub fn run(options: &Options) -> ExitCode {
     }
 }
 
-/// Runs one step: cargo's stderr (compile progress) is inherited; its stdout (libtest) is echoed
-/// as it arrives and scanned for result lines.
-fn run_step(cargo: &std::ffi::OsStr, root: &Path, step: &Step) -> Outcome {
+/// Runs one step: its stdout (libtest) and stderr (cargo, the models' reports) are echoed as they
+/// arrive and scanned for test results, the binary each belongs to, and loom model lines.
+fn run_step(cargo: &std::ffi::OsStr, root: &Path, step: &Step, (k, n): (usize, usize)) -> Outcome {
     let command_line = step.command_line(root);
-    println!("\n==> gate step `{}`: {command_line}", step.name);
+    println!(
+        "\n==> [{k}/{n}] gate step `{}` started: {command_line}",
+        step.name
+    );
     let start = Instant::now();
     let mut scanner = Scanner::default();
+    let mut err_scanner = ErrScanner::default();
     let spawned = Command::new(cargo)
         .args(&step.args)
         .envs(step.env.iter().map(|(key, value)| (key, value)))
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn();
     let status = match spawned {
         Ok(mut child) => {
-            if let Some(mut stdout) = child.stdout.take() {
-                echo_and_scan(&mut stdout, &mut scanner);
-            }
+            let stdout = child.stdout.take();
+            let stderr = child.stderr.take();
+            std::thread::scope(|scope| {
+                if let Some(mut stderr) = stderr {
+                    let err_scanner = &mut err_scanner;
+                    scope.spawn(move || {
+                        echo_and_scan(&mut stderr, &mut io::stderr(), |b| err_scanner.feed(b))
+                    });
+                }
+                if let Some(mut stdout) = stdout {
+                    echo_and_scan(&mut stdout, &mut io::stdout(), |b| scanner.feed(b));
+                }
+            });
             match child.wait() {
                 Ok(status) if status.success() => Ok(()),
                 Ok(status) => Err(status.to_string()),
@@ -269,30 +366,35 @@ fn run_step(cargo: &std::ffi::OsStr, root: &Path, step: &Step) -> Outcome {
         command: command_line,
         env: step.env.clone(),
         tests: step.tests,
+        tiers: step.tiers,
         seconds: start.elapsed().as_secs_f64(),
         failure: status.err(),
-        counts: scanner.finish(),
+        counts: scanner.finish(err_scanner),
     };
-    println!("==> gate step `{}`: {}", step.name, outcome.one_line());
+    println!(
+        "==> [{k}/{n}] gate step `{}` finished: {}",
+        step.name,
+        outcome.one_line()
+    );
     outcome
 }
 
-fn echo_and_scan(child_stdout: &mut impl Read, scanner: &mut Scanner) {
+/// Copies `child` to `echo` as it arrives, handing every chunk to `scan`.
+fn echo_and_scan(child: &mut impl Read, echo: &mut impl Write, mut scan: impl FnMut(&[u8])) {
     let mut buffer = [0u8; 8192];
     let mut echo_ok = true;
     loop {
-        match child_stdout.read(&mut buffer) {
+        match child.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => {
-                // Keep draining even if our stdout is gone, so the child never blocks on a pipe.
+                // Keep draining even if our output is gone, so the child never blocks on a pipe.
                 if echo_ok {
-                    let mut out = io::stdout().lock();
-                    echo_ok = out
+                    echo_ok = echo
                         .write_all(&buffer[..n])
-                        .and_then(|()| out.flush())
+                        .and_then(|()| echo.flush())
                         .is_ok();
                 }
-                scanner.feed(&buffer[..n]);
+                scan(&buffer[..n]);
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => {
@@ -341,7 +443,11 @@ mod tests {
     use super::*;
 
     fn context(vars: &[(&str, &str)]) -> Context {
-        Context::from_env(PathBuf::from("/ws"), |name| {
+        context_for(Profile::Quick, vars)
+    }
+
+    fn context_for(profile: Profile, vars: &[(&str, &str)]) -> Context {
+        Context::from_env(PathBuf::from("/ws"), profile, |name| {
             vars.iter()
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| (*value).to_owned())
@@ -353,6 +459,7 @@ mod tests {
         let context = context(&[]);
         assert_eq!(context.proptest_cases, "256");
         assert_eq!(context.loom_max_preemptions, "3");
+        assert_eq!(context.sim_seeds, "32");
         assert_eq!(
             context.loom_rustflags,
             ("RUSTFLAGS".into(), "--cfg loom".into())
@@ -375,6 +482,21 @@ mod tests {
     }
 
     #[test]
+    fn deep_preset_and_environment_over_it() {
+        let deep = context_for(Profile::Deep, &[]);
+        assert_eq!(
+            (
+                deep.proptest_cases.as_str(),
+                deep.loom_max_preemptions.as_str(),
+                deep.sim_seeds.as_str()
+            ),
+            ("10000", "4", "1000")
+        );
+        let deep = context_for(Profile::Deep, &[("SIM_SEEDS", "50")]);
+        assert_eq!(deep.sim_seeds, "50");
+    }
+
+    #[test]
     fn encoded_rustflags_win_over_rustflags() {
         let context = context(&[
             ("CARGO_ENCODED_RUSTFLAGS", "-Dwarnings"),
@@ -391,17 +513,29 @@ mod tests {
 
     #[test]
     fn repro_commands_are_copy_pasteable() {
-        let steps = steps(&context(&[]), Profile::Quick);
+        let steps = steps(&context(&[]));
+        let names: Vec<&str> = steps.iter().map(|s| s.name).collect();
+        assert_eq!(names, STEP_NAMES);
         let lines: Vec<String> = steps
             .iter()
             .map(|s| s.command_line(Path::new("/ws")))
             .collect();
-        assert_eq!(lines[0], "PROPTEST_CASES=256 cargo test --no-fail-fast");
         assert_eq!(
-            lines[1],
-            "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
-             cargo test --release --test loom"
+            lines,
+            [
+                "cargo fmt --all --check",
+                "cargo clippy --all-targets -- -D warnings",
+                "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom \
+                 cargo clippy --all-targets -- -D warnings",
+                "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps",
+                "PROPTEST_CASES=256 cargo test --no-fail-fast",
+                "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
+                 cargo test --release --test loom -- --nocapture",
+                "SIM_SEEDS=32 cargo test --release --test sim",
+            ]
         );
+        let tests: Vec<bool> = steps.iter().map(|s| s.tests).collect();
+        assert_eq!(tests, [false, false, false, false, true, true, true]);
     }
 
     #[test]
@@ -417,19 +551,22 @@ mod tests {
         let parse = |args: &[&str]| {
             Options::parse(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
         };
-        assert_eq!(
-            parse(&[]),
+        let options = |profile, skip: &[&str]| {
             Ok(Some(Options {
-                profile: Profile::Quick
+                profile,
+                skip: skip.iter().map(|s| (*s).to_owned()).collect(),
             }))
-        );
+        };
+        assert_eq!(parse(&[]), options(Profile::Quick, &[]));
+        assert_eq!(parse(&["--quick"]), options(Profile::Quick, &[]));
+        assert_eq!(parse(&["--deep"]), options(Profile::Deep, &[]));
         assert_eq!(
-            parse(&["--quick"]),
-            Ok(Some(Options {
-                profile: Profile::Quick
-            }))
+            parse(&["--skip", "doc", "--deep", "--skip", "clippy-loom"]),
+            options(Profile::Deep, &["doc", "clippy-loom"])
         );
         assert_eq!(parse(&["--help"]), Ok(None));
-        assert!(parse(&["--deep"]).is_err());
+        assert!(parse(&["--skip"]).is_err());
+        assert!(parse(&["--skip", "tests"]).is_err());
+        assert!(parse(&["--partition", "1/2"]).is_err());
     }
 }

@@ -1,9 +1,11 @@
 //! `cargo xtask`: the project's automation, written with std only.
 //!
-//! `cargo xtask gate` runs the correctness gate (see `gate.rs` for the steps and `report.rs` for
-//! the summary it prints and writes to `target/gate/`).
+//! `cargo xtask gate` runs the correctness gate (see `gate.rs` for the steps, `report.rs` for
+//! the output parsing and the summary it prints and writes to `target/gate/`, `matrix.rs` for the
+//! per-pattern table).
 
 mod gate;
+mod matrix;
 mod report;
 
 use std::process::ExitCode;
@@ -15,8 +17,9 @@ USAGE:
     cargo xtask <COMMAND> [OPTIONS]
 
 COMMANDS:
-    gate    run the correctness gate (tests, loom models) and write a summary
-            to target/gate/summary.{json,md}; `cargo xtask gate --help` for more
+    gate    run the correctness gate (fmt, clippy, doc, tests, loom models, simulation
+            seeds) and write a summary to target/gate/summary.{json,md};
+            `cargo xtask gate --help` for more
     help    print this message
 ";
 

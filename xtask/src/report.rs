@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::matrix::{Matrix, TIERS, Tier};
+
 /// Test counts of one step, summed over its test binaries (doctests count as one binary).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -17,6 +19,168 @@ pub struct Counts {
     pub filtered_out: u64,
     /// Names from `test NAME ... FAILED` lines.
     pub failed_tests: Vec<String>,
+    /// Each test binary's run, in order, named from cargo's `Running` lines.
+    pub runs: Vec<Run>,
+    /// The `loom model` lines the loom models printed.
+    pub models: Vec<ModelLine>,
+}
+
+/// What one test binary ran (one `running N tests` block of libtest's output).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Run {
+    /// The binary's name: `mutex` for `tests/mutex.rs`, `async_patterns` for the unit tests,
+    /// `doctests`, `loom`, `sim`; `?` if cargo's `Running` line was not seen.
+    pub binary: String,
+    pub tests: Vec<(String, Status)>,
+    /// Whether its `test result:` line was seen (else it crashed or was killed).
+    pub finished: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Passed,
+    Failed,
+    Ignored,
+}
+
+/// A `test NAME ... ok|FAILED|ignored[, reason]` line.
+pub fn parse_test_line(line: &str) -> Option<(&str, Status)> {
+    let (name, status) = line
+        .trim_end()
+        .strip_prefix("test ")?
+        .rsplit_once(" ... ")?;
+    let status = match status {
+        "ok" => Status::Passed,
+        "FAILED" => Status::Failed,
+        s if s.starts_with("ignored") => Status::Ignored,
+        _ => return None,
+    };
+    (!name.is_empty()).then_some((name, status))
+}
+
+/// The binary named by one of cargo's lines announcing a test binary:
+/// `Running tests/mutex.rs (target/debug/deps/mutex-0123abcd)` gives `mutex`,
+/// `Doc-tests async_patterns` gives `doctests`.
+pub fn parse_cargo_running(line: &str) -> Option<String> {
+    let line = line.trim();
+    if line.starts_with("Doc-tests ") {
+        return Some("doctests".to_owned());
+    }
+    let rest = line.strip_prefix("Running ")?;
+    let path = rest.rsplit_once(" (")?.1.strip_suffix(')')?;
+    let file = path.rsplit(['/', '\\']).next()?;
+    let file = file.strip_suffix(".exe").unwrap_or(file);
+    let name = match file.rsplit_once('-') {
+        Some((name, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => name,
+        _ => file,
+    };
+    Some(name.to_owned())
+}
+
+/// One `loom model `NAME`: completed in N iterations (preemption bound B, T)` line, or its
+/// `loom model `NAME` FAILED in iteration N (preemption bound B, …` counterpart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelLine {
+    pub name: String,
+    pub passed: bool,
+    pub iterations: u64,
+    /// The preemption bound as printed (`3`, or `none`).
+    pub bound: String,
+}
+
+pub fn parse_model_line(line: &str) -> Option<ModelLine> {
+    let rest = line.trim().strip_prefix("loom model `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let (passed, rest) = match rest.strip_prefix(": completed in ") {
+        Some(rest) => (true, rest),
+        None => (false, rest.strip_prefix(" FAILED in iteration ")?),
+    };
+    let (iterations, rest) = rest.split_once(' ')?;
+    let bound = rest.split_once("(preemption bound ")?.1;
+    let bound = bound.split([',', ')']).next()?.trim();
+    Some(ModelLine {
+        name: name.to_owned(),
+        passed,
+        iterations: iterations.parse().ok()?,
+        bound: bound.to_owned(),
+    })
+}
+
+/// Splits bytes arriving in arbitrary chunks into lines.
+#[derive(Debug, Default)]
+struct Lines {
+    partial: Vec<u8>,
+}
+
+impl Lines {
+    fn feed(&mut self, bytes: &[u8], mut each: impl FnMut(&str)) {
+        for &byte in bytes {
+            if byte == b'\n' {
+                let line = std::mem::take(&mut self.partial);
+                each(&strip_ansi(&String::from_utf8_lossy(&line)));
+            } else {
+                self.partial.push(byte);
+            }
+        }
+    }
+
+    fn finish(&mut self, mut each: impl FnMut(&str)) {
+        let rest = std::mem::take(&mut self.partial);
+        if !rest.is_empty() {
+            each(&strip_ansi(&String::from_utf8_lossy(&rest)));
+        }
+    }
+}
+
+/// `line` without ANSI colour escapes (`ESC [ … letter`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Scans a step's stderr (cargo's and the tests'): which binary runs next, and the loom models.
+#[derive(Debug, Default)]
+pub struct ErrScanner {
+    lines: Lines,
+    binaries: Vec<String>,
+    models: Vec<ModelLine>,
+}
+
+impl ErrScanner {
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let (binaries, models) = (&mut self.binaries, &mut self.models);
+        self.lines
+            .feed(bytes, |line| scan_err_line(line, binaries, models));
+    }
+
+    fn finish(mut self) -> (Vec<String>, Vec<ModelLine>) {
+        let (binaries, models) = (&mut self.binaries, &mut self.models);
+        self.lines
+            .finish(|line| scan_err_line(line, binaries, models));
+        (self.binaries, self.models)
+    }
+}
+
+fn scan_err_line(line: &str, binaries: &mut Vec<String>, models: &mut Vec<ModelLine>) {
+    if let Some(binary) = parse_cargo_running(line) {
+        binaries.push(binary);
+    } else if let Some(model) = parse_model_line(line) {
+        models.push(model);
+    }
 }
 
 /// One `test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; …` line.
@@ -65,15 +229,6 @@ pub fn parse_result_line(line: &str) -> Option<ResultLine> {
     saw_passed.then_some(result)
 }
 
-/// The name in a `test NAME ... FAILED` line.
-pub fn parse_failed_test(line: &str) -> Option<&str> {
-    let name = line
-        .trim_end()
-        .strip_prefix("test ")?
-        .strip_suffix(" ... FAILED")?;
-    (!name.is_empty()).then_some(name)
-}
-
 /// Whether `line` is libtest's `running N test(s)` header of one binary.
 pub fn is_running_line(line: &str) -> bool {
     let Some(rest) = line.trim().strip_prefix("running ") else {
@@ -85,44 +240,62 @@ pub fn is_running_line(line: &str) -> bool {
     }
 }
 
-/// Accumulates [`Counts`] from output arriving in arbitrary chunks.
+/// Accumulates [`Counts`] from a step's stdout (libtest's), arriving in arbitrary chunks.
 #[derive(Debug, Default)]
 pub struct Scanner {
-    partial: Vec<u8>,
+    lines: Lines,
     counts: Counts,
 }
 
 impl Scanner {
     pub fn feed(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            if byte == b'\n' {
-                let line = std::mem::take(&mut self.partial);
-                self.scan_line(&String::from_utf8_lossy(&line));
-            } else {
-                self.partial.push(byte);
-            }
-        }
+        let counts = &mut self.counts;
+        self.lines.feed(bytes, |line| scan_line(line, counts));
     }
 
-    pub fn finish(mut self) -> Counts {
-        let rest = std::mem::take(&mut self.partial);
-        self.scan_line(&String::from_utf8_lossy(&rest));
+    /// The counts, with each run named after the binary cargo announced for it on stderr (cargo
+    /// runs test binaries one at a time, so the k-th `Running` line names the k-th run).
+    pub fn finish(mut self, stderr: ErrScanner) -> Counts {
+        let counts = &mut self.counts;
+        self.lines.finish(|line| scan_line(line, counts));
+        let (binaries, models) = stderr.finish();
+        for (run, binary) in self.counts.runs.iter_mut().zip(binaries) {
+            run.binary = binary;
+        }
+        self.counts.models = models;
         self.counts
     }
+}
 
-    fn scan_line(&mut self, line: &str) {
-        let counts = &mut self.counts;
-        if let Some(result) = parse_result_line(line) {
-            counts.binaries += 1;
-            counts.passed += result.passed;
-            counts.failed += result.failed;
-            counts.ignored += result.ignored;
-            counts.measured += result.measured;
-            counts.filtered_out += result.filtered_out;
-        } else if is_running_line(line) {
-            counts.started += 1;
-        } else if let Some(name) = parse_failed_test(line) {
+fn scan_line(line: &str, counts: &mut Counts) {
+    if let Some(result) = parse_result_line(line) {
+        counts.binaries += 1;
+        counts.passed += result.passed;
+        counts.failed += result.failed;
+        counts.ignored += result.ignored;
+        counts.measured += result.measured;
+        counts.filtered_out += result.filtered_out;
+        if let Some(run) = counts.runs.last_mut() {
+            run.finished = true;
+        }
+    } else if is_running_line(line) {
+        counts.started += 1;
+        counts.runs.push(Run {
+            binary: "?".to_owned(),
+            ..Run::default()
+        });
+    } else if let Some((name, status)) = parse_test_line(line) {
+        if status == Status::Failed {
             counts.failed_tests.push(name.to_owned());
+        }
+        if counts.runs.is_empty() {
+            counts.runs.push(Run {
+                binary: "?".to_owned(),
+                ..Run::default()
+            });
+        }
+        if let Some(run) = counts.runs.last_mut() {
+            run.tests.push((name.to_owned(), status));
         }
     }
 }
@@ -136,6 +309,8 @@ pub struct Outcome {
     pub env: Vec<(String, String)>,
     /// Whether test counts are meaningful for this step.
     pub tests: bool,
+    /// The columns of the pattern table this step fills.
+    pub tiers: &'static [Tier],
     pub seconds: f64,
     /// `None` if the step passed, else why not (exit status, or could not start).
     pub failure: Option<String>,
@@ -212,6 +387,9 @@ pub struct Summary {
     pub seconds: f64,
     pub proptest_cases: String,
     pub loom_max_preemptions: String,
+    pub sim_seeds: String,
+    /// Steps left out with `--skip`.
+    pub skipped: Vec<String>,
     pub outcomes: Vec<Outcome>,
 }
 
@@ -228,6 +406,29 @@ impl Summary {
         self.outcomes.iter().filter(|o| !o.passed())
     }
 
+    /// The pattern × tier table as text cells, the header row first.
+    fn matrix_cells(&self) -> Vec<[String; 5]> {
+        let mut rows = vec![[
+            "pattern".to_owned(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]];
+        for (i, tier) in TIERS.iter().enumerate() {
+            rows[0][i + 1] = tier.name().to_owned();
+        }
+        for (pattern, cells) in &Matrix::build(&self.outcomes).rows {
+            let mut row: [String; 5] = Default::default();
+            row[0] = (*pattern).to_owned();
+            for (i, (cell, tier)) in cells.iter().zip(TIERS).enumerate() {
+                row[i + 1] = cell.text(tier, &self.proptest_cases, &self.sim_seeds);
+            }
+            rows.push(row);
+        }
+        rows
+    }
+
     pub fn to_text(&self) -> String {
         let mut s = String::new();
         let verdict = if self.passed() { "PASSED" } else { "FAILED" };
@@ -238,14 +439,14 @@ impl Summary {
         );
         let _ = writeln!(
             s,
-            "{:<8} {:<7} {:>8} {:>9} {:>7} {:>7} {:>8}",
+            "{:<12} {:<7} {:>8} {:>9} {:>7} {:>7} {:>8}",
             "step", "result", "time", "binaries", "passed", "failed", "ignored"
         );
         for o in &self.outcomes {
             let c = &o.counts;
             let _ = writeln!(
                 s,
-                "{:<8} {:<7} {:>8} {:>9} {:>7} {:>7} {:>8}",
+                "{:<12} {:<7} {:>8} {:>9} {:>7} {:>7} {:>8}",
                 o.name,
                 o.result(),
                 seconds(o.seconds),
@@ -255,13 +456,33 @@ impl Summary {
                 c.ignored
             );
         }
+        for skipped in &self.skipped {
+            let _ = writeln!(s, "{skipped:<12} skipped");
+        }
         let _ = writeln!(
             s,
-            "proptest cases: {}   loom max preemptions: {}   total: {}",
+            "proptest cases: {}   loom max preemptions: {}   sim seeds: {}   total: {}",
             self.proptest_cases,
             self.loom_max_preemptions,
+            self.sim_seeds,
             seconds(self.seconds)
         );
+        let matrix = self.matrix_cells();
+        let mut widths = [0usize; 5];
+        for row in &matrix {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let _ = writeln!(s);
+        for row in &matrix {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, width)| format!("{cell}{}", " ".repeat(width - cell.chars().count())))
+                .collect();
+            let _ = writeln!(s, "{}", cells.join("  ").trim_end());
+        }
         for warning in self.outcomes.iter().filter_map(Outcome::warning) {
             let _ = writeln!(s, "warning: {warning}");
         }
@@ -298,8 +519,39 @@ impl Summary {
             "  \"loom_max_preemptions\": {},",
             json_string(&self.loom_max_preemptions)
         );
+        let _ = writeln!(s, "  \"sim_seeds\": {},", json_string(&self.sim_seeds));
+        let skipped: Vec<String> = self.skipped.iter().map(|n| json_string(n)).collect();
+        let _ = writeln!(s, "  \"skipped_steps\": [{}],", skipped.join(", "));
         let failed: Vec<String> = self.failed().map(|o| json_string(o.name)).collect();
         let _ = writeln!(s, "  \"failed_steps\": [{}],", failed.join(", "));
+        s.push_str("  \"patterns\": [");
+        for (i, (pattern, cells)) in Matrix::build(&self.outcomes).rows.iter().enumerate() {
+            s.push_str(if i == 0 { "\n" } else { ",\n" });
+            let _ = write!(s, "    {{\"pattern\": {}", json_string(pattern));
+            for (cell, tier) in cells.iter().zip(TIERS) {
+                let bounds: Vec<String> = cell.bounds.iter().map(|b| json_string(b)).collect();
+                let _ = write!(
+                    s,
+                    ", {}: {{\"ran\": {}, \"passed\": {}, \"tests_passed\": {}, \"tests_failed\": {}, \
+                     \"tests_ignored\": {}, \"crashed_binaries\": {}, \"models\": {}, \
+                     \"models_failed\": {}, \"iterations\": {}, \"bounds\": [{}], \"text\": {}}}",
+                    json_string(tier.name()),
+                    !cell.is_empty(),
+                    cell.passed(),
+                    cell.passed,
+                    cell.failed,
+                    cell.ignored,
+                    cell.crashed,
+                    cell.models,
+                    cell.models_failed,
+                    cell.iterations,
+                    bounds.join(", "),
+                    json_string(&cell.text(tier, &self.proptest_cases, &self.sim_seeds))
+                );
+            }
+            s.push('}');
+        }
+        s.push_str("\n  ],\n");
         s.push_str("  \"steps\": [");
         for (i, o) in self.outcomes.iter().enumerate() {
             let c = &o.counts;
@@ -341,12 +593,21 @@ impl Summary {
         let verdict = if self.passed() { "passed" } else { "FAILED" };
         let _ = writeln!(
             s,
-            "**{verdict}** — profile `{}`, {} total, `PROPTEST_CASES={}`, `LOOM_MAX_PREEMPTIONS={}`\n",
+            "**{verdict}** — profile `{}`, {} total, `PROPTEST_CASES={}`, `LOOM_MAX_PREEMPTIONS={}`, \
+             `SIM_SEEDS={}`\n",
             self.profile,
             seconds(self.seconds),
             self.proptest_cases,
-            self.loom_max_preemptions
+            self.loom_max_preemptions,
+            self.sim_seeds
         );
+        for (i, row) in self.matrix_cells().iter().enumerate() {
+            let _ = writeln!(s, "| {} |", row.join(" | "));
+            if i == 0 {
+                s.push_str("|---|---|---|---|---|\n");
+            }
+        }
+        s.push('\n');
         s.push_str("| step | result | time | binaries | passed | failed | ignored | command |\n");
         s.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
         for o in &self.outcomes {
@@ -363,6 +624,9 @@ impl Summary {
                 c.ignored,
                 o.command.replace('|', "\\|")
             );
+        }
+        for skipped in &self.skipped {
+            let _ = writeln!(s, "| {skipped} | skipped | | | | | | |");
         }
         for warning in self.outcomes.iter().filter_map(Outcome::warning) {
             let _ = writeln!(s, "\n> warning: {warning}");
@@ -465,17 +729,100 @@ mod tests {
     }
 
     #[test]
-    fn parses_failed_test_names() {
+    fn parses_test_lines() {
         assert_eq!(
-            parse_failed_test("test sync::tests::fifo ... FAILED"),
-            Some("sync::tests::fifo")
+            parse_test_line("test sync::tests::fifo ... FAILED"),
+            Some(("sync::tests::fifo", Status::Failed))
         );
         assert_eq!(
-            parse_failed_test("test src/lib.rs - sync::Semaphore (line 12) ... FAILED\r"),
-            Some("src/lib.rs - sync::Semaphore (line 12)")
+            parse_test_line("test src/lib.rs - sync::Semaphore (line 12) ... ok\r"),
+            Some(("src/lib.rs - sync::Semaphore (line 12)", Status::Passed))
         );
-        assert_eq!(parse_failed_test("test sync::tests::fifo ... ok"), None);
-        assert_eq!(parse_failed_test("failures:"), None);
+        assert_eq!(
+            parse_test_line("test slow ... ignored, needs a network"),
+            Some(("slow", Status::Ignored))
+        );
+        assert_eq!(parse_test_line("test result: ok. 1 passed"), None);
+        assert_eq!(parse_test_line("test a ... bench: 12 ns/iter"), None);
+        assert_eq!(parse_test_line("failures:"), None);
+    }
+
+    #[test]
+    fn parses_cargo_running_lines() {
+        let parse = |line: &str| parse_cargo_running(line);
+        assert_eq!(
+            parse("     Running tests/mutex.rs (target/debug/deps/mutex-0a1b2c3d4e5f6789)"),
+            Some("mutex".into())
+        );
+        assert_eq!(
+            parse("     Running unittests src/lib.rs (target/debug/deps/async_patterns-0123abcd)"),
+            Some("async_patterns".into())
+        );
+        assert_eq!(
+            parse(&strip_ansi(
+                "\x1b[1m\x1b[92m     Running\x1b[0m loom-tests/main.rs (target/loom/release/deps/loom-ff00)"
+            )),
+            Some("loom".into())
+        );
+        assert_eq!(
+            parse("   Doc-tests async_patterns"),
+            Some("doctests".into())
+        );
+        assert_eq!(parse("   Compiling mutex v0.1.0"), None);
+        assert_eq!(parse("Running the models"), None);
+    }
+
+    #[test]
+    fn parses_loom_model_lines() {
+        assert_eq!(
+            parse_model_line(
+                "loom model `semaphore::acquire_release`: completed in 412 iterations \
+                 (preemption bound 3, 1.23s)"
+            ),
+            Some(ModelLine {
+                name: "semaphore::acquire_release".into(),
+                passed: true,
+                iterations: 412,
+                bound: "3".into()
+            })
+        );
+        assert_eq!(
+            parse_model_line(
+                "loom model `mutex::lost_wakeup` FAILED in iteration 17 (preemption bound none, \
+                 3.1ms). Reproduce with LOOM_MAX_PREEMPTIONS=none; add …"
+            ),
+            Some(ModelLine {
+                name: "mutex::lost_wakeup".into(),
+                passed: false,
+                iterations: 17,
+                bound: "none".into()
+            })
+        );
+        assert_eq!(
+            parse_model_line("loom model `x`: completed in many iterations"),
+            None
+        );
+        assert_eq!(parse_model_line("test mutex::x ... ok"), None);
+    }
+
+    #[test]
+    fn runs_are_named_from_cargo_and_models_collected() {
+        let mut out = Scanner::default();
+        out.feed(b"running 1 test\ntest a ... ok\ntest result: ok. 1 passed; 0 failed\n");
+        out.feed(b"running 2 tests\ntest mutex::m ... ok\ntest b ... FAILED\n");
+        let mut err = ErrScanner::default();
+        err.feed(b"   Compiling x\n     Running tests/a.rs (target/debug/deps/a-0f)\n");
+        err.feed(b"     Running loom-tests/main.rs (target/release/deps/loom-1e)\nloom model `mutex::m`: ");
+        err.feed(b"completed in 5 iterations (preemption bound 2, 1ms)");
+        let counts = out.finish(err);
+        assert_eq!(counts.runs.len(), 2);
+        assert_eq!(counts.runs[0].binary, "a");
+        assert!(counts.runs[0].finished);
+        assert_eq!(counts.runs[1].binary, "loom");
+        assert!(!counts.runs[1].finished);
+        assert_eq!(counts.runs[1].tests[1], ("b".to_owned(), Status::Failed));
+        assert_eq!(counts.models.len(), 1);
+        assert_eq!(counts.models[0].iterations, 5);
     }
 
     #[test]
@@ -489,7 +836,7 @@ mod tests {
             for piece in output.as_bytes().chunks(chunk) {
                 scanner.feed(piece);
             }
-            let counts = scanner.finish();
+            let counts = scanner.finish(ErrScanner::default());
             assert_eq!(
                 (
                     counts.binaries,
@@ -526,9 +873,10 @@ mod tests {
             command: String::new(),
             env: Vec::new(),
             tests: true,
+            tiers: &[],
             seconds: 0.0,
             failure: Some("exit status: 101".into()),
-            counts: scanner.finish(),
+            counts: scanner.finish(ErrScanner::default()),
         };
         assert_eq!((outcome.counts.started, outcome.counts.binaries), (2, 1));
         assert_eq!(outcome.crashed_binaries(), 1);
@@ -549,11 +897,14 @@ mod tests {
             seconds: 2.0,
             proptest_cases: "256".into(),
             loom_max_preemptions: "3".into(),
+            sim_seeds: "32".into(),
+            skipped: vec!["doc".into()],
             outcomes: vec![Outcome {
                 name: "loom",
                 command: "LOOM_MAX_PREEMPTIONS=3 cargo test".into(),
                 env: vec![("LOOM_MAX_PREEMPTIONS".into(), "3".into())],
                 tests: true,
+                tiers: &[],
                 seconds: 1.0,
                 failure: Some("exit status: 101".into()),
                 counts: Counts::default(),
