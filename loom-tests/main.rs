@@ -21,6 +21,7 @@ mod semaphore_under_test;
 
 mod channel;
 mod concurrency;
+mod conn_pool;
 mod model;
 mod mutex;
 mod pool;
