@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use crate::report::{Outcome, Status};
 
-pub const PATTERNS: [&str; 9] = [
+pub const PATTERNS: [&str; 10] = [
     "semaphore",
     "mutex",
     "rwlock",
@@ -20,6 +20,7 @@ pub const PATTERNS: [&str; 9] = [
     "channel",
     "shutdown",
     "pool",
+    "conn_pool",
     "fetch",
 ];
 
@@ -54,10 +55,18 @@ impl Tier {
     }
 }
 
-/// The first word of `name` (split on anything but letters, digits) that is a pattern.
+/// The first word of `name` (words are split on anything but letters, digits and `_`) that is a
+/// pattern, or starts with one followed by `_` (`rwlock_behaves_like…`, `conn_pool`).
 fn pattern_in(name: &str) -> Option<&'static str> {
-    name.split(|c: char| !c.is_ascii_alphanumeric())
-        .find_map(|word| PATTERNS.iter().copied().find(|&pattern| pattern == word))
+    name.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .find_map(|word| {
+            let exact = PATTERNS.iter().find(|&&pattern| pattern == word);
+            let prefix = PATTERNS.iter().find(|&&pattern| {
+                word.strip_prefix(pattern)
+                    .is_some_and(|rest| rest.starts_with('_'))
+            });
+            exact.or(prefix).copied()
+        })
 }
 
 /// The pattern (or [`OTHER`]) and tier of test `test` of binary `binary`.
@@ -268,6 +277,22 @@ mod tests {
         assert_eq!(
             classify("async_patterns", "ratelimit::generate"),
             (OTHER, Tier::Tests)
+        );
+        assert_eq!(classify("conn_pool", "x"), ("conn_pool", Tier::Tests));
+        assert_eq!(
+            classify("async_patterns", "conn_pool::tests::pool_is_reused"),
+            ("conn_pool", Tier::Tests)
+        );
+        assert_eq!(
+            classify(
+                "doctests",
+                "src/conn_pool/mod.rs - conn_pool::Pool (line 3)"
+            ),
+            ("conn_pool", Tier::Tests)
+        );
+        assert_eq!(
+            classify("conn_pool_model", "x"),
+            ("conn_pool", Tier::Proptest)
         );
     }
 
