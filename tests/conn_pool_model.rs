@@ -216,7 +216,7 @@ type Real = Pool<Fake, ManualClock>;
 
 impl Held for Object<Fake, ManualClock> {
     fn id(&self) -> usize {
-        (**self).id
+        self.id
     }
 
     fn mark_broken(&mut self) {
