@@ -7,7 +7,7 @@
 //!
 //! A [`Pool`] hands out objects made by a [`Manager`] (a PostgreSQL one is in `postgres`, behind
 //! the `postgres` cargo feature). Its slots are permits of this crate's fair
-//! [`Semaphore`](crate::sync::Semaphore); returned objects wait in an idle queue for the next
+//! [`Semaphore`]; returned objects wait in an idle queue for the next
 //! `get()`, which validates them with [`Manager::recycle`] before handing them out.
 //!
 //! # Guarantees
