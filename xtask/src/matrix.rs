@@ -2,9 +2,9 @@
 //! pattern, and whether they passed.
 //!
 //! A test is mapped to a pattern by its binary (`tests/<pattern>.rs`, `tests/<pattern>_model.rs`,
-//! `sim-tests/` → fetch) or, for binaries that cover several patterns (the unit tests, doctests,
-//! `drop_in`, the loom binary), by the first word of its name that is a pattern
-//! (`sync::semaphore::tests::x`, `src/sync/mutex.rs - …`, `rwlock_behaves_like_tokios…`,
+//! `tests/postgres.rs` → conn_pool, `sim-tests/` → fetch) or, for binaries that cover several
+//! patterns (the unit tests, doctests, `drop_in`, the loom binary), by the first word of its name
+//! that is a pattern (`sync::semaphore::tests::x`, `src/sync/mutex.rs - …`, `rwlock_behaves_like…`,
 //! `channel::close_races`). Tests no pattern claims land in the `other` row.
 
 use std::collections::BTreeSet;
@@ -74,6 +74,7 @@ pub fn classify(binary: &str, test: &str) -> (&'static str, Tier) {
     match binary {
         "sim" => ("fetch", Tier::Sim),
         "test_server" => ("fetch", Tier::Tests),
+        "postgres" => ("conn_pool", Tier::Tests),
         "loom" => (pattern_in(test).unwrap_or(OTHER), Tier::Loom),
         _ => {
             if let Some(pattern) = binary.strip_suffix("_model").and_then(pattern_in) {
@@ -279,6 +280,7 @@ mod tests {
             (OTHER, Tier::Tests)
         );
         assert_eq!(classify("conn_pool", "x"), ("conn_pool", Tier::Tests));
+        assert_eq!(classify("postgres", "x"), ("conn_pool", Tier::Tests));
         assert_eq!(
             classify("async_patterns", "conn_pool::tests::pool_is_reused"),
             ("conn_pool", Tier::Tests)
