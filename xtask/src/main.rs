@@ -6,6 +6,7 @@
 
 mod gate;
 mod matrix;
+mod miri;
 mod report;
 
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ COMMANDS:
     gate    run the correctness gate (fmt, clippy, doc, tests, loom models, simulation
             seeds) and write a summary to target/gate/summary.{json,md};
             `cargo xtask gate --help` for more
+    miri    the tests that reach unsafe code under Miri (nightly)
     help    print this message
 ";
 
@@ -36,6 +38,18 @@ fn main() -> ExitCode {
                 eprintln!("error: {message}\n\n{}", gate::HELP);
                 ExitCode::from(2)
             }
+        },
+        Some("miri") => match args[1..].first().map(String::as_str) {
+            Some("-h" | "--help") => {
+                print!("{}", miri::HELP);
+                ExitCode::SUCCESS
+            }
+            Some("--") => miri::run(&args[2..]),
+            Some(other) => {
+                eprintln!("error: unknown option `{other}`\n\n{}", miri::HELP);
+                ExitCode::from(2)
+            }
+            None => miri::run(&[]),
         },
         Some("help" | "-h" | "--help") => {
             print!("{HELP}");
