@@ -56,7 +56,7 @@
 //! Not covered here: concurrency (loom's tier, `loom-tests/channel.rs`), and a future moving
 //! between tasks (each future is polled by one mock task whose waker never changes).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -68,10 +68,11 @@ use std::time::Instant;
 use async_patterns::channel::{self, SendError, TryRecvError, TrySendError};
 use futures::future::LocalBoxFuture;
 use proptest::prelude::*;
-use proptest::test_runner::{
-    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
-};
+use proptest::test_runner::TestCaseError;
 use tokio_test::task::{Spawn, spawn};
+
+mod support;
+use support::proptest_support;
 
 // ---------------------------------------------------------------------------------------------
 // Values that report being dropped
@@ -967,20 +968,8 @@ fn check_against_model<C: ChannelUnderTest>(case: &Case) -> Result<(), TestCaseE
 // Property
 // ---------------------------------------------------------------------------------------------
 
-/// Where failing seeds are saved and replayed from. proptest's default (`SourceParallel`) looks
-/// for a `lib.rs` above the test file, finds none from `tests/`, and would fall back to a file
-/// beside the test; this keeps them in the crate's `proptest-regressions/` directory.
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/channel_model.txt"
-);
-
 proptest! {
-    // `Config::default()` honours `PROPTEST_CASES` (default 256).
-    #![proptest_config(Config {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        ..Config::default()
-    })]
+    #![proptest_config(proptest_support::persisted("channel_model.txt"))]
 
     #[test]
     fn channel_matches_reference_queue(case in cases()) {
@@ -1005,45 +994,19 @@ const HUNT_CASES: u32 = 2_000;
 /// Runs the checker on `C` with a fixed seed and no persistence; returns the failure reason and
 /// the minimal case, which must pass on the shipped channel.
 fn hunt<C: ChannelUnderTest>(flaw: &str) -> (String, Case) {
-    let config = Config {
-        cases: HUNT_CASES,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    // Shrinking calls the test again: count only up to the first failure.
-    let tried = Cell::new(0usize);
-    let found = Cell::new(false);
     let start = Instant::now();
-    let result = runner.run(&cases(), |case| {
-        if !found.get() {
-            tried.set(tried.get() + 1);
-        }
-        let outcome = check_against_model::<C>(&case);
-        if outcome.is_err() {
-            found.set(true);
-        }
-        outcome
-    });
-    match result {
-        Err(TestError::Fail(reason, minimal)) => {
-            if let Err(why) = check_against_model::<Shipped>(&minimal) {
-                panic!(
-                    "{flaw}: the minimal case {minimal:?} also fails the shipped channel: {why}"
-                );
-            }
-            println!(
-                "{flaw}: caught after {} case(s), {:.2?} with shrinking; minimal case \
-                 {minimal:?}\n  {reason}",
-                tried.get(),
-                start.elapsed()
-            );
-            (reason.to_string(), minimal)
-        }
-        Err(other) => panic!("{flaw}: the run stopped without a failure: {other}"),
-        Ok(()) => panic!("{flaw}: the checker passed {HUNT_CASES} cases; it has no teeth"),
+    let caught = proptest_support::hunt(flaw, HUNT_CASES, &cases(), check_against_model::<C>);
+    let minimal = caught.minimal;
+    if let Err(why) = check_against_model::<Shipped>(&minimal) {
+        panic!("{flaw}: the minimal case {minimal:?} also fails the shipped channel: {why}");
     }
+    println!(
+        "{flaw}: caught after {} case(s), {:.2?} with shrinking; minimal case {minimal:?}\n  {}",
+        caught.tried,
+        start.elapsed(),
+        caught.reason
+    );
+    (caught.reason, minimal)
 }
 
 #[test]

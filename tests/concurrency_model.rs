@@ -46,10 +46,11 @@ use std::time::Duration;
 use async_patterns::concurrency::{ConcurrencyLimiter, TaskError};
 use async_patterns::sync::Semaphore;
 use proptest::prelude::*;
-use proptest::test_runner::{
-    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
-};
+use proptest::test_runner::TestCaseError;
 use tokio::time::Instant;
+
+mod support;
+use support::proptest_support;
 
 // ---------------------------------------------------------------------------------------------
 // Cases
@@ -331,19 +332,8 @@ fn quiet_deliberate_panics() {
 // Properties
 // ---------------------------------------------------------------------------------------------
 
-/// Where failing seeds are saved and replayed from (proptest's default looks for `lib.rs` above
-/// the test file and would put them beside it instead).
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/concurrency_model.txt"
-);
-
 proptest! {
-    // `Config::default()` honours `PROPTEST_CASES` (default 256).
-    #![proptest_config(Config {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        ..Config::default()
-    })]
+    #![proptest_config(proptest_support::persisted("concurrency_model.txt"))]
 
     #[test]
     fn limiter_and_maps_match_the_list_scheduling_model(
@@ -361,29 +351,22 @@ const HUNT_CASES: u32 = 1_000;
 
 /// Runs the checker on `mode` with a fixed seed; returns the failure reason and the minimal case.
 fn hunt(mode: Mode) -> (String, Case) {
-    let config = Config {
-        cases: HUNT_CASES,
-        failure_persistence: None,
-        ..Config::default()
+    let name = format!("{mode:?}");
+    let caught = proptest_support::hunt(&name, HUNT_CASES, &cases(vec![mode]), check_case);
+    let minimal = caught.minimal;
+    // The case must tell the bug apart: the limiter passes it.
+    let fixed = Case {
+        mode: Mode::Map,
+        ..minimal.clone()
     };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    match runner.run(&cases(vec![mode]), |case| check_case(&case)) {
-        Err(TestError::Fail(reason, minimal)) => {
-            // The case must tell the bug apart: the limiter passes it.
-            let fixed = Case {
-                mode: Mode::Map,
-                ..minimal.clone()
-            };
-            if let Err(why) = check_case(&fixed) {
-                panic!("{mode:?}: the minimal case {minimal:?} also fails the limiter: {why}");
-            }
-            println!("{mode:?} rejected; minimal case {minimal:?}\n  {reason}");
-            (reason.to_string(), minimal)
-        }
-        Err(other) => panic!("{mode:?}: the run stopped without a failure: {other}"),
-        Ok(()) => panic!("{mode:?}: the checker passed {HUNT_CASES} cases; it has no teeth"),
+    if let Err(why) = check_case(&fixed) {
+        panic!("{mode:?}: the minimal case {minimal:?} also fails the limiter: {why}");
     }
+    println!(
+        "{mode:?} rejected; minimal case {minimal:?}\n  {}",
+        caught.reason
+    );
+    (caught.reason, minimal)
 }
 
 #[test]

@@ -37,7 +37,6 @@
 //! and the guide's configuration (no wait timeout). Each must be rejected with a minimal case the
 //! shipped pool passes.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -50,9 +49,10 @@ use std::time::Duration;
 use async_patterns::conn_pool::{Manager, Object, Phase, Pool, PoolError};
 use async_patterns::time::ManualClock;
 use proptest::prelude::*;
-use proptest::test_runner::{
-    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
-};
+use proptest::test_runner::TestCaseError;
+
+mod support;
+use support::proptest_support;
 
 const WAIT_US: u64 = 30_000;
 const CREATE_US: u64 = 20_001;
@@ -898,17 +898,8 @@ fn check_case<P: PoolUnderTest>(case: &Case) -> Result<Vec<GetState>, TestCaseEr
 // Property
 // ---------------------------------------------------------------------------------------------
 
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/conn_pool_model.txt"
-);
-
 proptest! {
-    // `Config::default()` honours `PROPTEST_CASES` (default 256).
-    #![proptest_config(Config {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        ..Config::default()
-    })]
+    #![proptest_config(proptest_support::persisted("conn_pool_model.txt"))]
 
     #[test]
     fn pool_matches_the_reference_model(case in cases()) {
@@ -920,13 +911,7 @@ proptest! {
 /// outcome, and waiters that really waited.
 #[test]
 fn generator_reaches_every_outcome() {
-    let config = Config {
-        cases: 256,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let mut runner = proptest_support::deterministic_runner(256);
     let seen = std::cell::RefCell::new(BTreeMap::<&str, usize>::new());
     runner
         .run(&cases(), |case| {
@@ -973,39 +958,18 @@ const HUNT_CASES: u32 = 2_000;
 /// Runs the checker on `P` with a fixed seed and no persistence; returns the failure reason and
 /// the minimal case, which must pass on the shipped pool.
 fn hunt<P: PoolUnderTest>(flaw: &str) -> (String, Case) {
-    let config = Config {
-        cases: HUNT_CASES,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    let tried = Cell::new(0usize);
-    let found = Cell::new(false);
-    let result = runner.run(&cases(), |case| {
-        if !found.get() {
-            tried.set(tried.get() + 1);
-        }
-        let outcome = check_case::<P>(&case).map(drop);
-        if outcome.is_err() {
-            found.set(true);
-        }
-        outcome
+    let caught = proptest_support::hunt(flaw, HUNT_CASES, &cases(), |case| {
+        check_case::<P>(case).map(drop)
     });
-    match result {
-        Err(TestError::Fail(reason, minimal)) => {
-            if let Err(why) = check_case::<Real>(&minimal) {
-                panic!("{flaw}: the minimal case {minimal:?} also fails the shipped pool: {why}");
-            }
-            println!(
-                "{flaw}: caught after {} case(s); minimal case {minimal:?}\n  {reason}",
-                tried.get()
-            );
-            (reason.to_string(), minimal)
-        }
-        Err(other) => panic!("{flaw}: the run stopped without a failure: {other}"),
-        Ok(()) => panic!("{flaw}: the checker passed {HUNT_CASES} cases; it has no teeth"),
+    let minimal = caught.minimal;
+    if let Err(why) = check_case::<Real>(&minimal) {
+        panic!("{flaw}: the minimal case {minimal:?} also fails the shipped pool: {why}");
     }
+    println!(
+        "{flaw}: caught after {} case(s); minimal case {minimal:?}\n  {}",
+        caught.tried, caught.reason
+    );
+    (caught.reason, minimal)
 }
 
 #[test]

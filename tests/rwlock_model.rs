@@ -51,10 +51,11 @@ use std::task::{Context, Poll, Waker};
 
 use async_patterns::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 use proptest::prelude::*;
-use proptest::test_runner::{
-    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
-};
+use proptest::test_runner::TestCaseError;
 use tokio_test::task::{Spawn, spawn};
+
+mod support;
+use support::proptest_support;
 
 /// The protected data: a writer sets both halves to its token, one at a time.
 type Pair = [u64; 2];
@@ -777,19 +778,8 @@ fn check_against_model<L: LockUnderTest>(case: &Case) -> Result<(), TestCaseErro
 // Properties
 // ---------------------------------------------------------------------------------------------
 
-/// Where failing seeds are saved and replayed from: the crate's `proptest-regressions/` (the
-/// default would look for a `lib.rs` above `tests/`, find none, and write beside this file).
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/rwlock_model.txt"
-);
-
 proptest! {
-    // `Config::default()` reads `PROPTEST_CASES` (256 when unset).
-    #![proptest_config(Config {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        ..Config::default()
-    })]
+    #![proptest_config(proptest_support::persisted("rwlock_model.txt"))]
 
     #[test]
     fn rwlock_matches_fifo_model(case in cases()) {
@@ -814,49 +804,26 @@ const HUNT_CASES: u32 = 2_000;
 /// Runs the checker on `L` with a fixed seed; returns the failure reason, the minimal case and the
 /// number of cases run up to the first failure.
 fn hunt<L: LockUnderTest>(name: &str) -> (String, Case, u32) {
-    let config = Config {
-        cases: HUNT_CASES,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    // Shrinking runs the checker again: count only up to the first failure.
-    let tried = std::cell::Cell::new(0u32);
-    let failed = std::cell::Cell::new(false);
-    let result = runner.run(&cases(), |case| {
-        if !failed.get() {
-            tried.set(tried.get() + 1);
+    let caught = proptest_support::hunt(name, HUNT_CASES, &cases(), check_against_model::<L>);
+    let minimal = minimize::<L>(caught.minimal);
+    let reason = check_against_model::<L>(&minimal).expect_err("minimize keeps it failing");
+    // The minimal case must show the flaw, not a disagreement between model and policy.
+    for (other, outcome) in [
+        ("RwLock", check_against_model::<RwLock<Pair>>(&minimal)),
+        (
+            "NaiveRwLock<NoFlaw>",
+            check_against_model::<NaiveRwLock<NoFlaw>>(&minimal),
+        ),
+    ] {
+        if let Err(why) = outcome {
+            panic!("{name}: the minimal case {minimal:?} also fails {other}: {why}");
         }
-        let outcome = check_against_model::<L>(&case);
-        failed.set(failed.get() || outcome.is_err());
-        outcome
-    });
-    match result {
-        Err(TestError::Fail(_, shrunk)) => {
-            let minimal = minimize::<L>(shrunk);
-            let reason = check_against_model::<L>(&minimal).expect_err("minimize keeps it failing");
-            // The minimal case must show the flaw, not a disagreement between model and policy.
-            for (other, outcome) in [
-                ("RwLock", check_against_model::<RwLock<Pair>>(&minimal)),
-                (
-                    "NaiveRwLock<NoFlaw>",
-                    check_against_model::<NaiveRwLock<NoFlaw>>(&minimal),
-                ),
-            ] {
-                if let Err(why) = outcome {
-                    panic!("{name}: the minimal case {minimal:?} also fails {other}: {why}");
-                }
-            }
-            println!(
-                "{name}: caught after {} case(s); minimal case {minimal:?}\n  {reason}",
-                tried.get()
-            );
-            (reason.to_string(), minimal, tried.get())
-        }
-        Err(other) => panic!("{name}: the run stopped without a failure: {other}"),
-        Ok(()) => panic!("{name}: the checker passed {HUNT_CASES} cases; it has no teeth"),
     }
+    println!(
+        "{name}: caught after {} case(s); minimal case {minimal:?}\n  {reason}",
+        caught.tried
+    );
+    (reason.to_string(), minimal, caught.tried)
 }
 
 /// proptest deletes each operation once, front to back, and then shrinks the rest in place; as

@@ -53,12 +53,11 @@ use std::task::Poll;
 
 use async_patterns::sync::{Semaphore, TryAcquireError};
 use proptest::prelude::*;
-use proptest::test_runner::{
-    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
-};
+use proptest::test_runner::TestCaseError;
 use tokio_test::task::{Spawn, spawn};
 
 use support::naive_semaphore::{Correct, LeakOnCancelAfterGrant, Lifo, LostWakeup};
+use support::proptest_support;
 use support::semaphore_under_test::{AcquireFuture, Closed, SemaphoreUnderTest};
 
 // ---------------------------------------------------------------------------------------------
@@ -607,20 +606,8 @@ fn check_against_model<S: SemaphoreUnderTest>(case: &Case) -> Result<(), TestCas
 // Properties
 // ---------------------------------------------------------------------------------------------
 
-/// Where failing seeds are saved and replayed from. proptest's default (`SourceParallel`) looks
-/// for a `lib.rs` above the test file, finds none from `tests/`, and would fall back to a file
-/// beside the test; this keeps them in the crate's `proptest-regressions/` directory.
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/semaphore_model.txt"
-);
-
 proptest! {
-    // `Config::default()` honours `PROPTEST_CASES` (default 256).
-    #![proptest_config(Config {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        ..Config::default()
-    })]
+    #![proptest_config(proptest_support::persisted("semaphore_model.txt"))]
 
     #[test]
     fn semaphore_matches_fifo_model(case in cases()) {
@@ -641,43 +628,19 @@ proptest! {
 /// Cases the self-tests may try before giving up; each bug is found well within this.
 const HUNT_CASES: u32 = 2_000;
 
-/// Runs the checker on `S` with a fixed seed; returns the failure reason and the minimal case.
+/// Runs the checker on `S` with a fixed seed; returns the failure reason and the minimal case,
+/// which must pass on a correct semaphore (so that it tells the bug apart).
 fn hunt<S: SemaphoreUnderTest>(bug: &str) -> (String, Case) {
-    let config = Config {
-        cases: HUNT_CASES,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    // Shrinking calls the test again: count only up to the first failure.
-    let tried = std::cell::Cell::new(0usize);
-    let found = std::cell::Cell::new(false);
-    let result = runner.run(&cases(), |case| {
-        if !found.get() {
-            tried.set(tried.get() + 1);
-        }
-        let outcome = check_against_model::<S>(&case);
-        if outcome.is_err() {
-            found.set(true);
-        }
-        outcome
-    });
-    match result {
-        Err(TestError::Fail(reason, minimal)) => {
-            // The case must tell the bug apart: a correct implementation passes it.
-            if let Err(why) = check_against_model::<Correct>(&minimal) {
-                panic!("{bug}: the minimal case {minimal:?} also fails a correct semaphore: {why}");
-            }
-            println!(
-                "{bug}: caught after {} case(s); minimal case {minimal:?}\n  {reason}",
-                tried.get()
-            );
-            (reason.to_string(), minimal)
-        }
-        Err(other) => panic!("{bug}: the run stopped without a failure: {other}"),
-        Ok(()) => panic!("{bug}: the checker passed {HUNT_CASES} cases; it has no teeth"),
+    let caught = proptest_support::hunt(bug, HUNT_CASES, &cases(), check_against_model::<S>);
+    let minimal = caught.minimal;
+    if let Err(why) = check_against_model::<Correct>(&minimal) {
+        panic!("{bug}: the minimal case {minimal:?} also fails a correct semaphore: {why}");
     }
+    println!(
+        "{bug}: caught after {} case(s); minimal case {minimal:?}\n  {}",
+        caught.tried, caught.reason
+    );
+    (caught.reason, minimal)
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Test support shared by the test binaries: the semaphore checkers' interface and the naive
-//! semaphores they must reject, and the rate limiter's window checker.
+//! semaphores they must reject, the rate limiter's window checker, and the proptest plumbing of
+//! the model tests.
 
 pub mod naive_semaphore;
+pub mod proptest_support;
 pub mod semaphore_under_test;
 pub mod window_checker;

@@ -73,7 +73,7 @@ pub struct RwLock<T: ?Sized> {
 // SAFETY: the lock only ever moves `T` between threads (it owns it): `T: Send` suffices.
 unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // SAFETY: `&RwLock<T>` gives `&mut T` to one writer (so `T: Send`) or `&T` to several readers on
-// different threads at once (so `T: Sync`), as for `std::sync::RwLock`.
+// different threads at once (so `T: Sync`), as for std's `RwLock`.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
 impl<T> RwLock<T> {
