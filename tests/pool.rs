@@ -546,3 +546,44 @@ async fn debug_and_errors_read_well() {
         "job panicked: boom"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_tied_to_a_shutdown_drains_before_the_shutdown_wait_returns() {
+    use async_patterns::shutdown::Shutdown;
+    let shutdown = Shutdown::new();
+    let pool = Arc::new(
+        WorkerPool::builder()
+            .workers(2)
+            .queue_capacity(16)
+            .build()
+            .unwrap(),
+    );
+    let drained = {
+        let (pool, token) = (Arc::clone(&pool), shutdown.token());
+        shutdown
+            .spawn(async move { pool.shutdown_on(&token).await })
+            .unwrap()
+    };
+    let done = Arc::new(AtomicUsize::new(0));
+    for _ in 0..10 {
+        let done = Arc::clone(&done);
+        let _detached = pool
+            .submit(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+            .await
+            .unwrap();
+    }
+    assert!(!pool.is_shut_down());
+    shutdown.trigger();
+    shutdown.wait().await;
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        10,
+        "every accepted job ran before wait returned"
+    );
+    assert!(pool.is_shut_down());
+    let report = drained.await.unwrap();
+    assert_eq!((report.accepted, report.completed), (10, 10));
+}

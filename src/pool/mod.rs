@@ -295,6 +295,45 @@ impl WorkerPool {
         self.tally.report(start.elapsed())
     }
 
+    /// Waits for `token` to be triggered, then [`shutdown`](Self::shutdown)s the pool: this is how
+    /// a pool takes part in a [`Shutdown`](crate::shutdown::Shutdown). Track or spawn it on the
+    /// shutdown, so that the shutdown's `wait` also waits for the pool to drain:
+    ///
+    /// ```
+    /// # fn main() {
+    /// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
+    /// # if async_patterns::__private::LOOM { return; }
+    /// # run();
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn run() {
+    /// use std::sync::Arc;
+    /// use async_patterns::pool::WorkerPool;
+    /// use async_patterns::shutdown::Shutdown;
+    ///
+    /// let shutdown = Shutdown::new();
+    /// let pool = Arc::new(WorkerPool::builder().workers(2).build().unwrap());
+    /// let drained = {
+    ///     let (pool, token) = (Arc::clone(&pool), shutdown.token());
+    ///     shutdown.spawn(async move { pool.shutdown_on(&token).await }).unwrap()
+    /// };
+    /// let job = pool.submit(async { 7 }).await.unwrap();
+    /// shutdown.trigger();
+    /// shutdown.wait().await; // returns once the pool has run every accepted job
+    /// assert_eq!(job.await, Ok(7));
+    /// assert_eq!(drained.await.unwrap().completed, 1);
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before the trigger, it does nothing; dropped during the shutdown, intake stays
+    /// stopped and the workers still drain the queue.
+    pub async fn shutdown_on(&self, token: &crate::shutdown::ShutdownToken) -> ShutdownReport {
+        token.triggered().await;
+        self.shutdown().await
+    }
+
     /// As [`shutdown`](Self::shutdown), but only until `timeout` has passed: then the jobs still
     /// running are aborted (their handles get [`JobError::Aborted`]) and those still queued are
     /// dropped unstarted ([`JobError::Cancelled`]); the report lists both by id.
