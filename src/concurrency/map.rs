@@ -11,7 +11,7 @@ use futures_util::stream::FuturesUnordered;
 use pin_project_lite::pin_project;
 
 use super::ConcurrencyLimiter;
-use super::limiter::QueuedSlot;
+use super::feed::Feed;
 use super::panicked::Panicked;
 use crate::sync::OwnedSemaphorePermit;
 
@@ -83,16 +83,8 @@ use crate::sync::OwnedSemaphorePermit;
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct BoundedMap<I: Iterator, F, Fut> {
-    limiter: ConcurrencyLimiter,
-    inputs: I,
-    /// Set once `inputs` returned `None`; the iterator is not asked again (it may not be fused).
-    exhausted: bool,
-    make_future: F,
+    feed: Feed<I, F>,
     running: FuturesUnordered<Entry<I::Item, Fut>>,
-    /// Position of the next input, so that results can be put back in input order.
-    next_index: usize,
-    /// The map's place in the limiter's line while it waits for a slot.
-    queued: Option<QueuedSlot>,
 }
 
 /// An input's position, the input, and its future's outcome.
@@ -111,13 +103,8 @@ where
 {
     pub(super) fn new(limiter: ConcurrencyLimiter, inputs: I, make_future: F) -> Self {
         BoundedMap {
-            limiter,
-            inputs,
-            exhausted: false,
-            make_future,
+            feed: Feed::new(limiter, inputs, make_future),
             running: FuturesUnordered::new(),
-            next_index: 0,
-            queued: None,
         }
     }
 
@@ -161,35 +148,21 @@ where
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Indexed<I::Item, Fut::Output>>> {
-        // Slot first, input second: an input is never pulled, nor its future created, before it
-        // can run. When no slot is free, `poll_slot` keeps our place in line and registers the
-        // waker; a completion below frees a slot and wakes us through it.
-        while !self.exhausted {
-            let Poll::Ready(slot) = self.limiter.poll_slot(&mut self.queued, cx) else {
-                break;
-            };
-            match self.inputs.next() {
-                Some(input) => {
-                    let future = (self.make_future)(&input);
-                    self.running.push(Entry {
-                        future,
-                        input: Some(input),
-                        index: self.next_index,
-                        _slot: slot,
-                    });
-                    self.next_index += 1;
-                }
-                None => {
-                    // The slot is dropped here, unused.
-                    self.exhausted = true;
-                }
-            }
+        // Slot first, input second (see `Feed`): an input is never pulled, nor its future
+        // created, before it can run. A completion below frees a slot and wakes us through it.
+        while let Poll::Ready(Some((index, input, future, slot))) = self.feed.poll_next_job(cx) {
+            self.running.push(Entry {
+                future,
+                input: Some(input),
+                index,
+                _slot: slot,
+            });
         }
         match Pin::new(&mut self.running).poll_next(cx) {
             Poll::Ready(Some(done)) => Poll::Ready(Some(done)),
             // Nothing runs: finished if the iterator is, else waiting for a slot (the waker is
             // registered with the queued acquire).
-            Poll::Ready(None) if self.exhausted => Poll::Ready(None),
+            Poll::Ready(None) if self.feed.is_exhausted() => Poll::Ready(None),
             Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }
     }
@@ -219,7 +192,7 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        super::remaining(self.running.len(), self.exhausted, &self.inputs)
+        self.feed.size_hint(self.running.len())
     }
 }
 
@@ -230,19 +203,14 @@ where
     Fut: Future,
 {
     fn is_terminated(&self) -> bool {
-        self.exhausted && self.running.is_empty()
+        self.feed.is_exhausted() && self.running.is_empty()
     }
 }
 
 impl<I: Iterator, F, Fut> fmt::Debug for BoundedMap<I, F, Fut> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoundedMap")
-            .field("limiter", &self.limiter)
-            .field("in_flight", &self.running.len())
-            .field("inputs_pulled", &self.next_index)
-            .field("exhausted", &self.exhausted)
-            .field("waiting_for_slot", &self.queued.is_some())
-            .finish_non_exhaustive()
+        self.feed
+            .debug_map(f, "BoundedMap", "in_flight", self.running.len())
     }
 }
 

@@ -59,6 +59,7 @@
 //! ```
 
 mod error;
+mod feed;
 mod limiter;
 mod map;
 mod panicked;
@@ -69,16 +70,3 @@ pub use limiter::{Admitted, ConcurrencyLimiter};
 pub use map::BoundedMap;
 pub use panicked::Panicked;
 pub use spawned::{SpawnedBoundedMap, TaskError};
-
-/// A bounded map's `size_hint`: the results still owed — those in flight, plus the inputs not yet
-/// pulled (none once the iterator is exhausted).
-fn remaining<I: Iterator>(in_flight: usize, exhausted: bool, inputs: &I) -> (usize, Option<usize>) {
-    if exhausted {
-        return (in_flight, Some(in_flight));
-    }
-    let (low, high) = inputs.size_hint();
-    (
-        in_flight.saturating_add(low),
-        high.and_then(|high| high.checked_add(in_flight)),
-    )
-}

@@ -10,7 +10,8 @@ use futures_core::{FusedStream, Stream};
 use tokio::task::{Id, JoinError, JoinSet};
 
 use super::ConcurrencyLimiter;
-use super::limiter::{Admitted, QueuedSlot};
+use super::feed::Feed;
+use super::limiter::Admitted;
 use super::map::in_input_order;
 use super::panicked::Panicked;
 
@@ -116,17 +117,10 @@ impl std::error::Error for TaskError {
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct SpawnedBoundedMap<I: Iterator, F, Fut: Future> {
-    limiter: ConcurrencyLimiter,
-    inputs: I,
-    /// Set once `inputs` returned `None`; the iterator is not asked again.
-    exhausted: bool,
-    make_future: F,
+    feed: Feed<I, F>,
     tasks: JoinSet<Fut::Output>,
     /// Each unjoined task's input and its position among the inputs.
     inputs_by_task: HashMap<Id, (usize, I::Item)>,
-    next_index: usize,
-    /// The map's place in the limiter's line while it waits for a slot.
-    queued: Option<QueuedSlot>,
 }
 
 /// An input's position, the input, and its task's outcome.
@@ -145,14 +139,9 @@ where
 {
     pub(super) fn new(limiter: ConcurrencyLimiter, inputs: I, make_future: F) -> Self {
         SpawnedBoundedMap {
-            limiter,
-            inputs,
-            exhausted: false,
-            make_future,
+            feed: Feed::new(limiter, inputs, make_future),
             tasks: JoinSet::new(),
             inputs_by_task: HashMap::new(),
-            next_index: 0,
-            queued: None,
         }
     }
 
@@ -207,25 +196,18 @@ where
         // A task is spawned only with a slot, and only while fewer than `limit` tasks are
         // unjoined: the slot bounds the futures running (shared with the limiter's other users),
         // the count bounds the tasks that exist, output included.
-        while !self.exhausted && self.tasks.len() < self.limiter.limit() {
-            let Poll::Ready(slot) = self.limiter.poll_slot(&mut self.queued, cx) else {
+        while self.tasks.len() < self.feed.limit() {
+            let Poll::Ready(Some((index, input, future, slot))) = self.feed.poll_next_job(cx)
+            else {
                 break;
             };
-            match self.inputs.next() {
-                Some(input) => {
-                    let future = (self.make_future)(&input);
-                    let task = self.tasks.spawn(Admitted::new(future, slot));
-                    self.inputs_by_task
-                        .insert(task.id(), (self.next_index, input));
-                    self.next_index += 1;
-                }
-                None => self.exhausted = true,
-            }
+            let task = self.tasks.spawn(Admitted::new(future, slot));
+            self.inputs_by_task.insert(task.id(), (index, input));
         }
         let (id, result) = match self.tasks.poll_join_next_with_id(cx) {
             Poll::Ready(Some(Ok((id, output)))) => (id, Ok(output)),
             Poll::Ready(Some(Err(error))) => (error.id(), Err(TaskError::from_join_error(error))),
-            Poll::Ready(None) if self.exhausted => return Poll::Ready(None),
+            Poll::Ready(None) if self.feed.is_exhausted() => return Poll::Ready(None),
             // No task: waiting for a slot (the waker is registered with the queued acquire).
             Poll::Ready(None) | Poll::Pending => return Poll::Pending,
         };
@@ -253,7 +235,7 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        super::remaining(self.tasks.len(), self.exhausted, &self.inputs)
+        self.feed.size_hint(self.tasks.len())
     }
 }
 
@@ -265,18 +247,13 @@ where
     Fut::Output: Send + 'static,
 {
     fn is_terminated(&self) -> bool {
-        self.exhausted && self.tasks.is_empty()
+        self.feed.is_exhausted() && self.tasks.is_empty()
     }
 }
 
 impl<I: Iterator, F, Fut: Future> fmt::Debug for SpawnedBoundedMap<I, F, Fut> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpawnedBoundedMap")
-            .field("limiter", &self.limiter)
-            .field("tasks", &self.tasks.len())
-            .field("inputs_pulled", &self.next_index)
-            .field("exhausted", &self.exhausted)
-            .field("waiting_for_slot", &self.queued.is_some())
-            .finish_non_exhaustive()
+        self.feed
+            .debug_map(f, "SpawnedBoundedMap", "tasks", self.tasks.len())
     }
 }
