@@ -10,7 +10,8 @@
 //!
 //! Ours is measured with both policies: `ours-bucket` (`Quota::token_bucket`, GCRA, the same
 //! algorithm as governor) and `ours-window` (`Quota::per_window`, the strict sliding window), with
-//! the default `TokioClock`.
+//! the default `TokioClock`, and `ours-bucket-quanta`: the token bucket on `QuantaClock` (the
+//! timestamp-counter clock governor reads by default).
 //!
 //! The 2-thread allow runs also count refusals: a check that is refused although the quota has
 //! room is printed as `spurious refusals` (see benches/README.md).
@@ -31,6 +32,7 @@ mod bench {
 
     use super::common::current_thread;
     use async_patterns::rate::{Quota, RateLimiter};
+    use async_patterns::time::QuantaClock;
 
     type Governor = governor::DefaultDirectRateLimiter;
 
@@ -47,6 +49,18 @@ mod bench {
             1_000_000,
         ))
         .expect("valid quota")
+    }
+
+    fn ours_quanta_allow() -> RateLimiter<QuantaClock> {
+        let quota = Quota::token_bucket(1_000_000_000, Duration::from_secs(1), 1_000_000);
+        RateLimiter::with_clock(quota, QuantaClock::new()).expect("valid quota")
+    }
+
+    fn ours_quanta_deny() -> RateLimiter<QuantaClock> {
+        let quota = Quota::token_bucket(1, HOUR, 1);
+        let limiter = RateLimiter::with_clock(quota, QuantaClock::new()).expect("valid quota");
+        limiter.try_acquire().expect("the first is admitted");
+        limiter
     }
 
     fn ours_window_allow() -> RateLimiter {
@@ -151,12 +165,7 @@ mod bench {
     pub fn checks(c: &mut Criterion) {
         for threads in [1u64, 2] {
             let mut g = c.benchmark_group(format!("rate/check_allow_{threads}t"));
-            let refusals = [
-                Refusals::default(),
-                Refusals::default(),
-                Refusals::default(),
-                Refusals::default(),
-            ];
+            let refusals: [Refusals; 5] = Default::default();
             let measure = |iters: u64, counter: &Refusals, check: &(dyn Fn() -> bool + Sync)| {
                 if threads == 1 {
                     alone(iters, check)
@@ -170,25 +179,32 @@ mod bench {
             g.bench_function("ours-bucket", |b| {
                 b.iter_custom(|n| measure(n, &refusals[0], &|| l.try_acquire().is_ok()))
             });
+            let l = ours_quanta_allow();
+            g.bench_function("ours-bucket-quanta", |b| {
+                b.iter_custom(|n| measure(n, &refusals[1], &|| l.try_acquire().is_ok()))
+            });
             let l = ours_window_allow();
             g.bench_function("ours-window", |b| {
-                b.iter_custom(|n| measure(n, &refusals[1], &|| l.try_acquire().is_ok()))
+                b.iter_custom(|n| measure(n, &refusals[2], &|| l.try_acquire().is_ok()))
             });
             let l = governor_allow();
             g.bench_function("governor", |b| {
-                b.iter_custom(|n| measure(n, &refusals[2], &|| l.check().is_ok()))
+                b.iter_custom(|n| measure(n, &refusals[3], &|| l.check().is_ok()))
             });
             let l = leaky_allow();
             g.bench_function("leaky-bucket", |b| {
-                b.iter_custom(|n| measure(n, &refusals[3], &|| l.try_acquire(1)))
+                b.iter_custom(|n| measure(n, &refusals[4], &|| l.try_acquire(1)))
             });
             g.finish();
             if threads > 1 {
-                for (counter, name) in
-                    refusals
-                        .iter()
-                        .zip(["ours-bucket", "ours-window", "governor", "leaky-bucket"])
-                {
+                let names = [
+                    "ours-bucket",
+                    "ours-bucket-quanta",
+                    "ours-window",
+                    "governor",
+                    "leaky-bucket",
+                ];
+                for (counter, name) in refusals.iter().zip(names) {
                     counter.report(name);
                 }
             }
@@ -205,6 +221,10 @@ mod bench {
             };
             let l = ours_bucket_deny();
             g.bench_function("ours-bucket", |b| {
+                b.iter_custom(|n| deny(n, &|| l.try_acquire().is_ok()))
+            });
+            let l = ours_quanta_deny();
+            g.bench_function("ours-bucket-quanta", |b| {
                 b.iter_custom(|n| deny(n, &|| l.try_acquire().is_ok()))
             });
             let l = ours_window_deny();
@@ -240,6 +260,10 @@ mod bench {
         // Built inside the runtime: leaky-bucket reads tokio's clock when it is built.
         let l = rt.block_on(async { ours_bucket_allow() });
         g.bench_function("ours-bucket", |b| {
+            b.iter_custom(|n| timed!(n, l.acquire().await))
+        });
+        let l = ours_quanta_allow();
+        g.bench_function("ours-bucket-quanta", |b| {
             b.iter_custom(|n| timed!(n, l.acquire().await))
         });
         let l = rt.block_on(async { ours_window_allow() });

@@ -108,12 +108,11 @@ fn concurrent_try_acquire_catches_a_check_then_act_limiter() {
 
 /// Two threads each try once on a quota that has room for both: both are admitted. (An earlier
 /// version refused a `try_acquire` that merely overlapped another thread's: found by the
-/// two-thread benchmark, 45 % of checks refused with room left.)
-#[test]
-fn concurrent_tries_with_room_are_never_refused() {
-    model(|| {
+/// two-thread benchmark, 45 % of checks refused with room left.) The token bucket's check is one
+/// compare-and-swap; a lost race must retry, not refuse.
+fn concurrent_tries_with_room_are_admitted(quota: Quota) {
+    model(move || {
         let clock = ManualClock::new();
-        let quota = Quota::per_window(2, SECOND);
         let limiter = Arc::new(RateLimiter::with_clock(quota, clock).unwrap());
         let other = {
             let limiter = Arc::clone(&limiter);
@@ -126,15 +125,23 @@ fn concurrent_tries_with_room_are_never_refused() {
     });
 }
 
-/// Two callers wait in `acquire` for a full window (one sleeps on the manual clock, the other is
-/// queued behind it); main advances the clock to the end of the window at any point. Both must be
-/// admitted (loom reports a deadlock if the clock's wakeup or the turnstile's hand-over is lost),
-/// and the new window is then full.
 #[test]
-fn a_waiting_acquire_is_woken_by_the_clock() {
-    model(|| {
+fn concurrent_tries_with_room_are_never_refused() {
+    concurrent_tries_with_room_are_admitted(Quota::per_window(2, SECOND));
+}
+
+#[test]
+fn concurrent_tries_with_room_in_a_token_bucket_are_never_refused() {
+    concurrent_tries_with_room_are_admitted(Quota::token_bucket(1, SECOND, 2));
+}
+
+/// Two callers wait in `acquire` for a full quota (one sleeps on the manual clock, the other is
+/// queued behind it); main advances the clock by one period at any point. Both must be admitted
+/// (loom reports a deadlock if the clock's wakeup or the turnstile's hand-over is lost), and the
+/// quota is then used up again.
+fn waiting_acquires_are_woken_by_the_clock(quota: Quota) {
+    model(move || {
         let clock = ManualClock::new();
-        let quota = Quota::per_window(2, SECOND);
         let limiter = Arc::new(RateLimiter::with_clock(quota, clock.clone()).unwrap());
         limiter.try_acquire_many(2).unwrap();
         let waiters: Vec<_> = (0..2)
@@ -149,7 +156,54 @@ fn a_waiting_acquire_is_woken_by_the_clock() {
         }
         assert!(
             limiter.try_acquire().is_err(),
-            "more than 2 admitted in the second window"
+            "more than 2 admitted in the second period"
+        );
+    });
+}
+
+#[test]
+fn a_waiting_acquire_is_woken_by_the_clock() {
+    waiting_acquires_are_woken_by_the_clock(Quota::per_window(2, SECOND));
+}
+
+#[test]
+fn a_waiting_acquire_on_a_token_bucket_is_woken_by_the_clock() {
+    // Two per second, burst 2: the two waiters fit once a second has passed.
+    waiting_acquires_are_woken_by_the_clock(Quota::token_bucket(2, SECOND, 2));
+}
+
+/// A caller queues in `acquire` on a used-up token bucket and gives up (its future is dropped)
+/// while another thread tries and main advances the clock by one period. Once the queued caller
+/// is gone, the bucket must be open to tries again: its queued flag cleared by the cancellation,
+/// so that the period's one admission goes to the other thread's try or to main's.
+#[test]
+fn a_cancelled_acquire_leaves_the_token_bucket_open_to_tries() {
+    model(|| {
+        let clock = ManualClock::new();
+        let quota = Quota::token_bucket(1, SECOND, 1);
+        let limiter = Arc::new(RateLimiter::with_clock(quota, clock.clone()).unwrap());
+        limiter.try_acquire().unwrap();
+        let quitter = {
+            let limiter = Arc::clone(&limiter);
+            thread::spawn(move || {
+                let mut acquire = std::pin::pin!(limiter.acquire());
+                // Admitted only if the clock moved first; otherwise queued, then dropped.
+                crate::model::poll_once(acquire.as_mut()).is_ready()
+            })
+        };
+        let trier = {
+            let limiter = Arc::clone(&limiter);
+            thread::spawn(move || limiter.try_acquire().is_ok())
+        };
+        clock.advance(SECOND);
+        let quitter_admitted = quitter.join().unwrap();
+        let trier_admitted = trier.join().unwrap();
+        let main_admitted = limiter.try_acquire().is_ok();
+        let admitted = [quitter_admitted, trier_admitted, main_admitted];
+        assert_eq!(
+            admitted.iter().filter(|&&a| a).count(),
+            1,
+            "the period's one admission went to {admitted:?} (quitter, trier, main)"
         );
     });
 }

@@ -223,9 +223,10 @@ async fn waiting_callers_are_admitted_in_arrival_order() {
     assert_eq!(*order.lock().unwrap(), (0..10).collect::<Vec<_>>());
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_large_request_at_the_head_is_not_overtaken_by_small_ones() {
-    let limiter = Arc::new(RateLimiter::new(Quota::per_window(4, SECOND)).unwrap());
+/// Capacity 4 with 3 used: one admission would fit now, but the head of the queue (4) waits until
+/// all 4 fit; a newcomer's `try_acquire` must not take the one.
+async fn large_request_at_the_head_is_not_overtaken(quota: Quota, head_waits: Duration) {
+    let limiter = Arc::new(RateLimiter::new(quota).unwrap());
     limiter.try_acquire_many(3).unwrap();
     let big = tokio::spawn({
         let limiter = Arc::clone(&limiter);
@@ -235,13 +236,23 @@ async fn a_large_request_at_the_head_is_not_overtaken_by_small_ones() {
         }
     });
     tokio::task::yield_now().await;
-    // One admission would fit now, but the head (4) waits for the window: a newcomer must not
-    // take it.
     let retry = limiter.try_acquire().unwrap_err().retry_after().unwrap();
     assert!(retry > Duration::ZERO);
     let start = Instant::now();
     let admitted = big.await.unwrap();
-    assert_eq!(admitted - start, SECOND);
+    assert_eq!(admitted - start, head_waits);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_request_at_the_head_is_not_overtaken_by_small_ones() {
+    large_request_at_the_head_is_not_overtaken(Quota::per_window(4, SECOND), SECOND).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_request_at_the_head_of_a_token_bucket_is_not_overtaken_by_small_ones() {
+    // 4 per second, burst 4: after 3, the bucket refills one per 250 ms; 4 fit at 750 ms.
+    let quota = Quota::token_bucket(4, SECOND, 4);
+    large_request_at_the_head_is_not_overtaken(quota, SECOND * 3 / 4).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -371,4 +382,30 @@ fn the_window_checker_counts_half_open_windows() {
     let found: WindowViolation = max_in_any_window(&times, SECOND);
     assert_eq!(found.count, 2);
     assert_eq!(found.window_start, t0 + SECOND);
+}
+
+// ---- the timestamp-counter clock --------------------------------------------------------------
+
+#[tokio::test]
+async fn quanta_clock_sleeps_until_its_own_reading_reaches_the_deadline() {
+    use async_patterns::time::QuantaClock;
+    let clock = QuantaClock::new();
+    let start = clock.now();
+    let deadline = start + Duration::from_millis(20);
+    clock.sleep_until(deadline).await;
+    assert!(clock.now() >= deadline, "woke before the deadline on its own clock");
+    // A deadline already passed returns at once (no sleep, no busy loop).
+    clock.sleep_until(start).await;
+}
+
+#[test]
+fn a_token_bucket_on_the_quanta_clock_admits_its_burst_then_refuses() {
+    use async_patterns::time::QuantaClock;
+    let quota = Quota::token_bucket(1, Duration::from_secs(3600), 3);
+    let limiter = RateLimiter::with_clock(quota, QuantaClock::new()).unwrap();
+    for _ in 0..3 {
+        limiter.try_acquire().unwrap();
+    }
+    let retry = limiter.try_acquire().unwrap_err().retry_after().unwrap();
+    assert!(retry > Duration::from_secs(3590), "{retry:?}");
 }

@@ -1,61 +1,121 @@
-//! The token-bucket policy as GCRA (the generic cell rate algorithm): one instant of state, the
-//! theoretical arrival time (TAT) at which the bucket would be full again.
+//! The token-bucket policy as GCRA (the generic cell rate algorithm): one number of state, the
+//! theoretical arrival time (TAT) at which the bucket would be full again, kept in one atomic word
+//! so that a check while nobody waits is one load and one compare-and-swap, with no lock.
 //!
 //! Each admission costs `interval` (`T`); the bucket holds `burst` admissions, so an admission is
 //! allowed when, after paying for it, the TAT is at most `burst * T` ahead of now. The bound in a
-//! half-open window `[a, a + L)`: the TAT is at least `a` before the window's first admission and
-//! grows by `T` with each, and after the last (at `t < a + L`) it is at most `t + burst * T`; so
-//! `k` admissions satisfy `a + k * T < a + L + burst * T`, i.e. `k <= burst + ceil(L / T) - 1`.
+//! half-open window `[a, a + L)` of clock readings: take the admissions whose readings fall in it,
+//! in the order their updates took effect. After the first, the TAT is at least `a + T`; each
+//! later one adds at least `T` (the TAT never decreases, whatever the order of the readings); after
+//! the last (reading `t < a + L`) it is at most `t + burst * T`. So `k` of them satisfy
+//! `a + k * T < a + L + burst * T`, i.e. `k <= burst + ceil(L / T) - 1`. Readings taken by
+//! racing threads may reach the word out of order; the argument above does not need them sorted.
+//!
+//! Times are nanoseconds since the limiter's origin (see `RateLimiter::origin`). The word's top
+//! bit, [`QUEUED`], says that callers wait in `acquire`: while it is set, [`Gcra::try_admit`]
+//! refuses without writing, so a check never overtakes a queued caller, and only the holder of the
+//! limiter's state lock changes the word ([`Gcra::admit_queued`]).
 
-use std::time::Duration;
+use crate::loom::atomic::{AtomicU64, Ordering};
 
-use crate::time::Instant;
+/// Set in the word while callers wait in `acquire` (the limiter's `waiting` count is non-zero).
+const QUEUED: u64 = 1 << 63;
 
 #[derive(Debug)]
 pub(super) struct Gcra {
-    interval: Duration,
-    /// `burst * interval`: how far ahead of now the TAT may run.
-    capacity_span: Duration,
-    tat: Option<Instant>,
+    /// `T` in nanoseconds.
+    interval: u64,
+    /// `burst * T` in nanoseconds: how far ahead of now the TAT may run (at most 100 years, so
+    /// TATs stay far below [`QUEUED`]).
+    capacity_span: u64,
+    /// The TAT, with [`QUEUED`] as its top bit.
+    word: AtomicU64,
+}
+
+/// What a lock-free check found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Check {
+    Admitted,
+    /// Not enough room: the reading at which the request would fit.
+    Denied {
+        fits_at: u64,
+    },
+    /// Callers wait in `acquire`: the caller must not overtake them.
+    Queued,
 }
 
 impl Gcra {
-    /// `interval * burst` must not overflow (the quota was validated).
-    pub(super) fn new(interval: Duration, burst: u32) -> Self {
+    /// `interval * burst` must fit in the quota's 100-year limit (the quota was validated).
+    pub(super) fn new(interval: u64, burst: u32) -> Self {
         Gcra {
             interval,
-            capacity_span: interval * burst,
-            tat: None,
+            capacity_span: interval * u64::from(burst),
+            word: AtomicU64::new(0),
         }
     }
 
-    /// Admits `n` at `now`, or returns the earliest instant at which they would fit.
-    /// `now` must not go backwards between calls; `n <= burst`.
-    pub(super) fn admit(&mut self, now: Instant, n: u32) -> Result<(), Instant> {
-        let (new_tat, fits_at) = self.cost(now, n);
+    /// Admits `n` at reading `now` unless callers are queued; never blocks. `n <= burst`.
+    pub(super) fn try_admit(&self, now: u64, n: u32) -> Check {
+        // Relaxed suffices: the word is the whole of the state; there is nothing else to publish.
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            if word & QUEUED != 0 {
+                return Check::Queued;
+            }
+            let (new_tat, fits_at) = self.cost(word, now, n);
+            if fits_at > now {
+                return Check::Denied { fits_at };
+            }
+            match self.word.compare_exchange_weak(
+                word,
+                new_tat,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Check::Admitted,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Admits `n` at reading `now` for the caller at the head of the `acquire` queue, or returns
+    /// the reading at which they would fit. Called under the limiter's state lock while
+    /// [`QUEUED`] is set (the caller is counted as waiting); `others_wait` says whether the flag
+    /// stays set once this caller is admitted.
+    pub(super) fn admit_queued(&self, now: u64, n: u32, others_wait: bool) -> Result<(), u64> {
+        let word = self.word.load(Ordering::Relaxed);
+        debug_assert!(word & QUEUED != 0, "admit_queued while nobody is queued");
+        let (new_tat, fits_at) = self.cost(word & !QUEUED, now, n);
         if fits_at > now {
             return Err(fits_at);
         }
-        self.tat = Some(new_tat);
+        // No `try_admit` writes while the flag is set, and other writers hold the lock.
+        let flag = if others_wait { QUEUED } else { 0 };
+        self.word.store(new_tat | flag, Ordering::Relaxed);
         Ok(())
     }
 
-    /// The earliest instant (`now` or later) at which `n` more admissions fit.
-    pub(super) fn fits_at(&self, now: Instant, n: u32) -> Instant {
-        self.cost(now, n).1
+    /// The reading (`now` or later) at which `n` more admissions fit, ignoring the queue.
+    pub(super) fn fits_at(&self, now: u64, n: u32) -> u64 {
+        let word = self.word.load(Ordering::Relaxed);
+        self.cost(word & !QUEUED, now, n).1
     }
 
-    /// The TAT after admitting `n` now, and when that admission is allowed.
-    fn cost(&self, now: Instant, n: u32) -> (Instant, Instant) {
-        let start = self.tat.map_or(now, |tat| tat.max(now));
-        let new_tat = start + self.interval * n;
-        // Allowed once `new_tat - capacity_span <= now`; `new_tat - now <= capacity_span` when
-        // the bucket is not overdrawn, so compare without subtracting from an instant.
-        let ahead = new_tat.duration_since(now);
-        let fits_at = match ahead.checked_sub(self.capacity_span) {
-            Some(wait) if !wait.is_zero() => now + wait,
-            _ => now,
-        };
+    /// Marks callers as queued (the waiting count went from 0 to 1). Under the state lock.
+    pub(super) fn set_queued(&self) {
+        self.word.fetch_or(QUEUED, Ordering::Relaxed);
+    }
+
+    /// Marks nobody as queued (the waiting count went to 0 by a cancellation). Under the lock.
+    pub(super) fn clear_queued(&self) {
+        self.word.fetch_and(!QUEUED, Ordering::Relaxed);
+    }
+
+    /// The TAT after admitting `n` at `now`, and the reading at which that admission is allowed.
+    fn cost(&self, tat: u64, now: u64, n: u32) -> (u64, u64) {
+        let new_tat = tat.max(now) + self.interval * u64::from(n);
+        // Allowed once `new_tat - capacity_span <= now`.
+        let fits_at = new_tat.saturating_sub(self.capacity_span).max(now);
         (new_tat, fits_at)
     }
 }

@@ -24,7 +24,7 @@ use crate::time::{Clock, Instant, TokioClock};
 pub use error::{ExceedsCapacity, QuotaError, TryAcquireError};
 pub use quota::Quota;
 
-use gcra::Gcra;
+use gcra::{Check, Gcra};
 use sliding_window::SlidingWindow;
 
 /// Admits operations at a rate set by a [`Quota`].
@@ -35,8 +35,11 @@ use sliding_window::SlidingWindow;
 ///   and any scheduling delay: [`Quota::SlidingWindow`] admits at most `max` in every window of
 ///   length `window`; [`Quota::TokenBucket`] admits at most `burst + ceil(L / T) - 1` in any
 ///   window of length `L` (up to `2 * rate - 1` per `per` when `burst = rate`). See
-///   [`Quota::max_in_any_window`]. The admission time is read from the clock at the moment of
-///   admission, under the limiter's lock, never earlier (not when a waiter was woken).
+///   [`Quota::max_in_any_window`]. The bound holds over the clock readings the limiter admits at:
+///   each is taken inside the admitting call, never earlier (not when a waiter was woken) —
+///   under the limiter's lock for a sliding window, just before the one compare-and-swap that
+///   records the admission for a token bucket (racing threads' readings may reach the bucket
+///   out of order; the bound does not need them sorted, see the proof in the source).
 /// - **FIFO waiters, no thundering herd**: callers of [`acquire`](Self::acquire) queue in arrival
 ///   order on a fair semaphore; only the head of the queue sleeps on the clock, until the moment
 ///   its request fits. [`try_acquire`](Self::try_acquire) never overtakes a queued caller.
@@ -73,6 +76,11 @@ use sliding_window::SlidingWindow;
 /// ```
 pub struct RateLimiter<C: Clock = TokioClock> {
     quota: Quota,
+    /// The token bucket's state, lock-free (`None` for a sliding window, whose log lives under
+    /// the state lock).
+    gcra: Option<Gcra>,
+    /// The reading that the bucket's nanosecond timeline counts from.
+    origin: Instant,
     state: Mutex<State>,
     /// One permit, held by the caller at the head of the `acquire` queue: only it waits on the
     /// clock. Fair, so waiters are admitted in arrival order.
@@ -82,35 +90,15 @@ pub struct RateLimiter<C: Clock = TokioClock> {
 
 #[derive(Debug)]
 struct State {
-    policy: Policy,
+    /// The sliding window's log (`None` for a token bucket).
+    window: Option<SlidingWindow>,
     /// Callers inside `acquire` not yet admitted. While there are any, `try_acquire` refuses:
-    /// it never overtakes a queued caller.
+    /// it never overtakes a queued caller. For a token bucket, the bucket's word carries a flag
+    /// that is set exactly while this is non-zero (both change under this lock).
     waiting: usize,
     /// What the caller at the head of the queue is waiting for (0 if none): `try_acquire` adds it
     /// when it estimates a retry time while others are queued.
     head_request: u32,
-}
-
-#[derive(Debug)]
-enum Policy {
-    SlidingWindow(SlidingWindow),
-    Gcra(Gcra),
-}
-
-impl Policy {
-    fn admit(&mut self, now: Instant, n: u32) -> Result<(), Instant> {
-        match self {
-            Policy::SlidingWindow(window) => window.admit(now, n),
-            Policy::Gcra(gcra) => gcra.admit(now, n),
-        }
-    }
-
-    fn fits_at(&mut self, now: Instant, n: u32) -> Instant {
-        match self {
-            Policy::SlidingWindow(window) => window.fits_at(now, n),
-            Policy::Gcra(gcra) => gcra.fits_at(now, n),
-        }
-    }
 }
 
 impl RateLimiter<TokioClock> {
@@ -132,18 +120,19 @@ impl<C: Clock> RateLimiter<C> {
     /// [`QuotaError`] if the quota is invalid.
     pub fn with_clock(quota: Quota, clock: C) -> Result<Self, QuotaError> {
         quota.validate()?;
-        let policy = match quota {
-            Quota::SlidingWindow { max, window } => {
-                Policy::SlidingWindow(SlidingWindow::new(max, window))
-            }
+        let (window, gcra) = match quota {
+            Quota::SlidingWindow { max, window } => (Some(SlidingWindow::new(max, window)), None),
             Quota::TokenBucket { burst, .. } => {
-                Policy::Gcra(Gcra::new(quota.emission_interval(), burst))
+                let interval = nanos(quota.emission_interval());
+                (None, Some(Gcra::new(interval, burst)))
             }
         };
         Ok(RateLimiter {
             quota,
+            gcra,
+            origin: clock.now(),
             state: Mutex::new(State {
-                policy,
+                window,
                 waiting: 0,
                 head_request: 0,
             }),
@@ -175,6 +164,9 @@ impl<C: Clock> RateLimiter<C> {
 
     /// Admits `n` operations at once now, or says how long to wait. Never waits.
     ///
+    /// A token bucket answers with one atomic compare-and-swap while nobody waits in
+    /// [`acquire`](Self::acquire); a sliding window takes the limiter's lock.
+    ///
     /// # Errors
     ///
     /// [`TryAcquireError::RateLimited`] with the time to wait (a lower bound while callers are
@@ -182,16 +174,29 @@ impl<C: Clock> RateLimiter<C> {
     /// than the quota ever admits at once.
     pub fn try_acquire_many(&self, n: u32) -> Result<(), TryAcquireError> {
         self.check_capacity(n)?;
+        if let Some(gcra) = &self.gcra {
+            let now = self.clock.now();
+            let now_ns = self.nanos_since_origin(now);
+            match gcra.try_admit(now_ns, n) {
+                Check::Admitted => return Ok(()),
+                Check::Denied { fits_at } => {
+                    return Err(TryAcquireError::RateLimited {
+                        retry_after: Duration::from_nanos(fits_at - now_ns),
+                    });
+                }
+                Check::Queued => {}
+            }
+        }
         let mut state = lock(&self.state);
         let now = self.clock.now();
         let fits_at = if state.waiting > 0 {
             // Callers queued in `acquire` go first: estimate when the head's request and this one
             // would both fit (a lower bound when more are queued), and refuse for now.
             let ahead = state.head_request.min(self.quota.capacity() - n);
-            let at = state.policy.fits_at(now, n + ahead);
+            let at = self.fits_at(&mut state, now, n + ahead);
             at.max(now + Duration::from_nanos(1))
         } else {
-            match state.policy.admit(now, n) {
+            match self.admit_unqueued(&mut state, now, n) {
                 Ok(()) => return Ok(()),
                 Err(at) => at,
             }
@@ -215,6 +220,8 @@ impl<C: Clock> RateLimiter<C> {
 
     /// Waits until `n` operations are admitted at once, in FIFO order with other callers.
     ///
+    /// When nobody is queued and the request fits now, it is admitted at once, without queueing.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future gives up its place in the queue and consumes nothing.
@@ -224,7 +231,9 @@ impl<C: Clock> RateLimiter<C> {
     /// [`ExceedsCapacity`], at once, if `n` is more than the quota ever admits at once.
     pub async fn acquire_many(&self, n: u32) -> Result<(), ExceedsCapacity> {
         self.check_capacity(n)?;
-        let mut queued = Queued::register(&self.state);
+        let Some(mut queued) = self.admit_or_enqueue(n) else {
+            return Ok(());
+        };
         let Ok(_turn) = self.turnstile.acquire().await else {
             unreachable!("the turnstile is never closed");
         };
@@ -232,7 +241,7 @@ impl<C: Clock> RateLimiter<C> {
             let wait_until = {
                 let mut state = lock(&self.state);
                 let now = self.clock.now();
-                match state.policy.admit(now, n) {
+                match self.admit_head(&mut state, now, n) {
                     Ok(()) => {
                         queued.admitted(&mut state);
                         return Ok(());
@@ -248,6 +257,83 @@ impl<C: Clock> RateLimiter<C> {
         }
     }
 
+    /// Admits `n` at once if nobody is queued and they fit (returns `None`), or counts the caller
+    /// as waiting (from here until it is admitted or dropped).
+    fn admit_or_enqueue(&self, n: u32) -> Option<Queued<'_, C>> {
+        if let Some(gcra) = &self.gcra {
+            let now = self.nanos_since_origin(self.clock.now());
+            if gcra.try_admit(now, n) == Check::Admitted {
+                return None;
+            }
+        }
+        let mut state = lock(&self.state);
+        if state.waiting == 0 {
+            let now = self.clock.now();
+            if self.admit_unqueued(&mut state, now, n).is_ok() {
+                return None;
+            }
+        }
+        state.waiting += 1;
+        if state.waiting == 1
+            && let Some(gcra) = &self.gcra
+        {
+            gcra.set_queued();
+        }
+        Some(Queued {
+            limiter: self,
+            admitted: false,
+            head: false,
+        })
+    }
+
+    /// Admits `n` at `now` while nobody is queued (`state.waiting == 0`, under the lock), or
+    /// returns the instant at which they would fit.
+    fn admit_unqueued(&self, state: &mut State, now: Instant, n: u32) -> Result<(), Instant> {
+        match (&mut state.window, &self.gcra) {
+            (Some(window), _) => window.admit(now, n),
+            (None, Some(gcra)) => {
+                let now_ns = self.nanos_since_origin(now);
+                match gcra.try_admit(now_ns, n) {
+                    Check::Admitted => Ok(()),
+                    Check::Denied { fits_at } => Err(now + Duration::from_nanos(fits_at - now_ns)),
+                    Check::Queued => unreachable!("the queued flag is set only while waiting > 0"),
+                }
+            }
+            (None, None) => unreachable!("a limiter has one policy"),
+        }
+    }
+
+    /// Admits `n` at `now` for the caller at the head of the queue (counted in `state.waiting`),
+    /// or returns the instant at which they would fit.
+    fn admit_head(&self, state: &mut State, now: Instant, n: u32) -> Result<(), Instant> {
+        match (&mut state.window, &self.gcra) {
+            (Some(window), _) => window.admit(now, n),
+            (None, Some(gcra)) => {
+                let now_ns = self.nanos_since_origin(now);
+                gcra.admit_queued(now_ns, n, state.waiting > 1)
+                    .map_err(|fits_at| now + Duration::from_nanos(fits_at - now_ns))
+            }
+            (None, None) => unreachable!("a limiter has one policy"),
+        }
+    }
+
+    /// The earliest instant (`now` or later) at which `n` more admissions fit, ignoring the queue.
+    fn fits_at(&self, state: &mut State, now: Instant, n: u32) -> Instant {
+        match (&mut state.window, &self.gcra) {
+            (Some(window), _) => window.fits_at(now, n),
+            (None, Some(gcra)) => {
+                let now_ns = self.nanos_since_origin(now);
+                now + Duration::from_nanos(gcra.fits_at(now_ns, n) - now_ns)
+            }
+            (None, None) => unreachable!("a limiter has one policy"),
+        }
+    }
+
+    /// A clock reading as nanoseconds on the bucket's timeline.
+    fn nanos_since_origin(&self, now: Instant) -> u64 {
+        nanos(now.saturating_duration_since(self.origin))
+    }
+
     fn check_capacity(&self, n: u32) -> Result<(), ExceedsCapacity> {
         let capacity = self.quota.capacity();
         if n > capacity {
@@ -260,27 +346,24 @@ impl<C: Clock> RateLimiter<C> {
     }
 }
 
-/// Counts a caller of `acquire` in `State::waiting` from the moment it arrives until it is
+/// Whole nanoseconds, saturating (584 years fit in a `u64`).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Counts a caller of `acquire` in `State::waiting` from the moment it queues until it is
 /// admitted (in the same locked step as the admission) or cancelled (on drop), so that
 /// `try_acquire` refuses exactly while someone is queued.
-struct Queued<'a> {
-    state: &'a Mutex<State>,
+struct Queued<'a, C: Clock> {
+    limiter: &'a RateLimiter<C>,
     admitted: bool,
     /// Whether this caller published its request as the head's.
     head: bool,
 }
 
-impl<'a> Queued<'a> {
-    fn register(state: &'a Mutex<State>) -> Self {
-        lock(state).waiting += 1;
-        Queued {
-            state,
-            admitted: false,
-            head: false,
-        }
-    }
-
-    /// Called under the state lock, in the step that admits the caller.
+impl<C: Clock> Queued<'_, C> {
+    /// Called under the state lock, in the step that admits the caller (which already left the
+    /// bucket's queued flag as the remaining count says).
     fn admitted(&mut self, state: &mut State) {
         state.waiting -= 1;
         state.head_request = 0;
@@ -288,14 +371,19 @@ impl<'a> Queued<'a> {
     }
 }
 
-impl Drop for Queued<'_> {
+impl<C: Clock> Drop for Queued<'_, C> {
     fn drop(&mut self) {
         if !self.admitted {
             // Cancelled. If it was the head, the next caller sets its own request when it waits.
-            let mut state = lock(self.state);
+            let mut state = lock(&self.limiter.state);
             state.waiting -= 1;
             if self.head {
                 state.head_request = 0;
+            }
+            if state.waiting == 0
+                && let Some(gcra) = &self.limiter.gcra
+            {
+                gcra.clear_queued();
             }
         }
     }

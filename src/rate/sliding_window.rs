@@ -32,8 +32,10 @@ impl SlidingWindow {
     }
 
     /// Admits `n` at `now`, or returns the earliest instant at which they would fit.
-    /// `now` must not go backwards between calls; `n <= max`.
+    /// `n <= max`. A reading older than the last admission counts as the last admission's time,
+    /// so the log stays in order even on a clock that steps back a hair.
     pub(super) fn admit(&mut self, now: Instant, n: u32) -> Result<(), Instant> {
+        let now = self.not_before_last(now);
         let fits_at = self.fits_at(now, n);
         if fits_at > now {
             return Err(fits_at);
@@ -51,6 +53,7 @@ impl SlidingWindow {
     /// The earliest instant (`now` or later) at which `n` more admissions fit.
     pub(super) fn fits_at(&mut self, now: Instant, n: u32) -> Instant {
         debug_assert!(n <= self.max);
+        let now = self.not_before_last(now);
         // Forget admissions that no window containing `now` can include.
         while let Some(&(time, count)) = self.log.front() {
             if time + self.window > now {
@@ -71,5 +74,31 @@ impl SlidingWindow {
             excess -= count;
         }
         unreachable!("in_window + n - max <= in_window, since n <= max")
+    }
+
+    fn not_before_last(&self, now: Instant) -> Instant {
+        self.log.back().map_or(now, |&(last, _)| last.max(now))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A reading that steps back (a timestamp counter read on another core) must not put the log
+    /// out of order: the window's bound still holds over the recorded times.
+    #[test]
+    fn a_reading_older_than_the_last_admission_counts_at_the_last_admission() {
+        let second = Duration::from_secs(1);
+        let start = Instant::now();
+        let mut window = SlidingWindow::new(2, second);
+        window.admit(start + second, 1).unwrap();
+        // 1 ns before the last admission: recorded at the last admission's time.
+        window
+            .admit(start + second - Duration::from_nanos(1), 1)
+            .unwrap();
+        assert_eq!(window.log.len(), 1, "{:?}", window.log);
+        // Both leave the window together, one window after the later one.
+        assert_eq!(window.fits_at(start + second, 2), start + second * 2);
     }
 }

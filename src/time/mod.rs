@@ -5,12 +5,18 @@
 //!   time apply to it. (`std::time::Instant` is never read on a tested path: nothing simulates it.)
 //! - [`ManualClock`] only moves when told to ([`advance`](ManualClock::advance)); it needs no
 //!   runtime, so loom models and proptest drive time-dependent code with it.
+//! - [`QuantaClock`] (feature `quanta`, on by default) reads the CPU's timestamp counter: the
+//!   cheap clock for a rate limiter on a hot path; not simulated.
 
 mod manual;
+#[cfg(all(feature = "quanta", not(loom)))]
+mod quanta;
 
 use std::future::Future;
 
 pub use manual::ManualClock;
+#[cfg(all(feature = "quanta", not(loom)))]
+pub use quanta::QuantaClock;
 pub use tokio::time::Instant;
 
 /// A source of the current time and of sleeps, injected so tests can control time.
