@@ -393,7 +393,10 @@ async fn quanta_clock_sleeps_until_its_own_reading_reaches_the_deadline() {
     let start = clock.now();
     let deadline = start + Duration::from_millis(20);
     clock.sleep_until(deadline).await;
-    assert!(clock.now() >= deadline, "woke before the deadline on its own clock");
+    assert!(
+        clock.now() >= deadline,
+        "woke before the deadline on its own clock"
+    );
     // A deadline already passed returns at once (no sleep, no busy loop).
     clock.sleep_until(start).await;
 }
