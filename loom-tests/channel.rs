@@ -18,7 +18,7 @@ use std::task::Poll;
 use async_patterns::channel::{self, Receiver, Sender, TryRecvError};
 use loom::thread;
 
-use crate::model::{block_on, model, poll_once};
+use crate::model::{block_on, model, model_pair, poll_once};
 
 /// A channel of capacity `capacity`, its handles wrapped in [`Guarded`].
 fn bounded(capacity: usize) -> (Guarded<Sender<u32>>, Guarded<Receiver<u32>>) {
@@ -185,7 +185,7 @@ fn cancelled_recv_hands_its_value_to_the_next_receiver() {
 /// its slot stays taken until someone receives it.
 #[test]
 fn cancelled_recv_leaves_its_value_queued() {
-    model(|| {
+    model_pair(|| {
         let (tx, rx) = bounded(1);
         let canceller = clone(&rx);
         let cancelled = thread::spawn(move || {

@@ -12,7 +12,7 @@ use async_patterns::rate::{Quota, RateLimiter};
 use async_patterns::time::ManualClock;
 use loom::thread;
 
-use crate::model::{block_on, model};
+use crate::model::{block_on, model, model_pair};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -111,7 +111,7 @@ fn concurrent_try_acquire_catches_a_check_then_act_limiter() {
 /// two-thread benchmark, 45 % of checks refused with room left.) The token bucket's check is one
 /// compare-and-swap; a lost race must retry, not refuse.
 fn concurrent_tries_with_room_are_admitted(quota: Quota) {
-    model(move || {
+    model_pair(move || {
         let clock = ManualClock::new();
         let limiter = Arc::new(RateLimiter::with_clock(quota, clock).unwrap());
         let other = {

@@ -19,7 +19,7 @@ use std::task::Poll;
 use async_patterns::sync::{Semaphore, TryAcquireError};
 use loom::thread;
 
-use crate::model::{block_on, model, poll_once};
+use crate::model::{block_on, model, model_pair, poll_once};
 use crate::naive_semaphore::{Correct, LeakOnCancelAfterGrant, Lifo, LostWakeup};
 use crate::semaphore_under_test::{Closed, SemaphoreUnderTest};
 
@@ -89,7 +89,7 @@ fn permits_are_conserved_accepts_correct_naive() {
 /// the future is dropped without being polled again. Whatever the interleaving, the permit must
 /// come back.
 fn cancel_after_grant<S: SemaphoreUnderTest>() {
-    model(|| {
+    model_pair(|| {
         let semaphore = S::with_permits(1);
         let held = S::try_acquire_many(&semaphore, 1).expect("one permit, nobody queued");
 
@@ -141,7 +141,7 @@ fn cancel_after_grant_catches_leaky_naive() {
 /// Close while waiting: two threads wait on a semaphore with no permits; main closes it. Both
 /// must wake with `Closed` (a missed wakeup shows as loom's deadlock), and later acquires fail.
 fn close_wakes_all_waiters<S: SemaphoreUnderTest>() {
-    model(|| {
+    model_pair(|| {
         let semaphore = S::with_permits(0);
         let spawn_waiter = || {
             let semaphore = Arc::clone(&semaphore);
@@ -295,7 +295,7 @@ fn partial_acquire_many_cancelled_catches_lost_wakeup_naive() {
 /// FIFO between two queued waiters: main queues A, then B (no permits), while another thread
 /// adds one permit at any point. A must be the one that gets it: B stays queued.
 fn fifo_between_queued_waiters<S: SemaphoreUnderTest>() {
-    model(|| {
+    model_pair(|| {
         let semaphore = S::with_permits(0);
 
         let adder = {
@@ -455,7 +455,7 @@ fn release_racing_enqueue_catches_lost_wakeup_naive() {
 /// future with `block_on`'s waker while another thread releases the permit. A queue that kept
 /// the first waker would never wake main: loom reports a deadlock.
 fn repoll_with_new_waker<S: SemaphoreUnderTest>() {
-    model(|| {
+    model_pair(|| {
         let semaphore = S::with_permits(1);
         let held = S::try_acquire_many(&semaphore, 1).expect("one permit, nobody queued");
 

@@ -860,3 +860,37 @@ async fn checker_catches_naive_spawn_everything_then_limit_with_a_semaphore() {
         "{violation}"
     );
 }
+
+/// The map's own accounting, as a caller sees it between results: how many futures are alive,
+/// how many results are still owed (`size_hint`), and whether the stream is finished for good.
+#[tokio::test(start_paused = true)]
+async fn a_bounded_map_reports_in_flight_results_owed_and_termination() {
+    use futures::stream::{FusedStream, Stream};
+    let limiter = ConcurrencyLimiter::new(2).unwrap();
+    assert_eq!(limiter.limit(), 2);
+    let mut map = limiter.bounded_map(0..3u64, |&i| {
+        tokio::time::sleep(Duration::from_millis(10 * (i + 1)))
+    });
+    assert_eq!(
+        (map.in_flight(), Stream::size_hint(&map)),
+        (0, (3, Some(3)))
+    );
+    assert!(!map.is_terminated());
+    let (first, _) = map.next().await.unwrap();
+    assert_eq!(first, 0);
+    // Inputs 0 and 1 started; 0 is done, 1 still runs, 2 is not pulled yet.
+    assert_eq!(
+        (map.in_flight(), Stream::size_hint(&map)),
+        (1, (2, Some(2)))
+    );
+    // The slot input 0 freed went straight to the map's queued acquire, reserved for input 2.
+    assert_eq!(limiter.in_flight(), 2);
+    assert!(!map.is_terminated());
+    let rest: Vec<u64> = map.by_ref().map(|(input, _)| input).collect().await;
+    assert_eq!(rest, [1, 2]);
+    assert_eq!(
+        (map.in_flight(), Stream::size_hint(&map)),
+        (0, (0, Some(0)))
+    );
+    assert!(map.is_terminated());
+}

@@ -187,6 +187,19 @@ fn permits_split_merge_and_forget_keep_the_count() {
 }
 
 #[test]
+fn owned_permits_split_and_merge_keep_the_count() {
+    let semaphore = Arc::new(Semaphore::new(5));
+    let mut permit = Arc::clone(&semaphore).try_acquire_many_owned(3).unwrap();
+    let part = permit.split(2).unwrap();
+    assert_eq!((permit.num_permits(), part.num_permits()), (1, 2));
+    permit.merge(part);
+    assert_eq!(permit.num_permits(), 3);
+    assert_eq!(semaphore.available_permits(), 2);
+    drop(permit);
+    assert_eq!(semaphore.available_permits(), 5);
+}
+
+#[test]
 #[should_panic(expected = "merging permits from different semaphores")]
 fn merging_permits_of_different_semaphores_panics() {
     let a = Semaphore::new(1);
@@ -224,21 +237,25 @@ fn const_new_and_new_closed() {
     assert_eq!(SEMAPHORE.try_acquire_many(2).unwrap().num_permits(), 2);
     let closed = Semaphore::new_closed();
     assert!(closed.is_closed());
-    assert_eq!(
-        closed.try_acquire_many(0).unwrap_err(),
-        TryAcquireError::Closed
-    );
+    let err = closed.try_acquire_many(0).unwrap_err();
+    assert_eq!(err, TryAcquireError::Closed);
+    assert!(err.is_closed() && !err.is_no_permits());
+    let empty = Semaphore::new(0);
+    let err = empty.try_acquire().unwrap_err();
+    assert!(err.is_no_permits() && !err.is_closed());
 }
 
 #[test]
 fn debug_output_shows_state_without_waiting() {
     let semaphore = Semaphore::new(1);
     let _held = semaphore.try_acquire().unwrap();
-    let mut waiter = spawn(semaphore.acquire());
-    assert_pending!(waiter.poll());
+    let mut first = spawn(semaphore.acquire());
+    let mut second = spawn(semaphore.acquire());
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
     assert_eq!(
         format!("{semaphore:?}"),
-        "Semaphore { available_permits: 0, closed: false, waiters: 1 }"
+        "Semaphore { available_permits: 0, closed: false, waiters: 2 }"
     );
 }
 

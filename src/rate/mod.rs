@@ -295,7 +295,7 @@ impl<C: Clock> RateLimiter<C> {
                 let now_ns = self.nanos_since_origin(now);
                 match gcra.try_admit(now_ns, n) {
                     Check::Admitted => Ok(()),
-                    Check::Denied { fits_at } => Err(now + Duration::from_nanos(fits_at - now_ns)),
+                    Check::Denied { fits_at } => Err(at_reading(now, now_ns, fits_at)),
                     Check::Queued => unreachable!("the queued flag is set only while waiting > 0"),
                 }
             }
@@ -311,7 +311,7 @@ impl<C: Clock> RateLimiter<C> {
             (None, Some(gcra)) => {
                 let now_ns = self.nanos_since_origin(now);
                 gcra.admit_queued(now_ns, n, state.waiting > 1)
-                    .map_err(|fits_at| now + Duration::from_nanos(fits_at - now_ns))
+                    .map_err(|fits_at| at_reading(now, now_ns, fits_at))
             }
             (None, None) => unreachable!("a limiter has one policy"),
         }
@@ -323,7 +323,7 @@ impl<C: Clock> RateLimiter<C> {
             (Some(window), _) => window.fits_at(now, n),
             (None, Some(gcra)) => {
                 let now_ns = self.nanos_since_origin(now);
-                now + Duration::from_nanos(gcra.fits_at(now_ns, n) - now_ns)
+                at_reading(now, now_ns, gcra.fits_at(now_ns, n))
             }
             (None, None) => unreachable!("a limiter has one policy"),
         }
@@ -344,6 +344,11 @@ impl<C: Clock> RateLimiter<C> {
         }
         Ok(())
     }
+}
+
+/// The instant of bucket reading `at_ns`, from the pair (`now`, `now_ns`) read together.
+fn at_reading(now: Instant, now_ns: u64, at_ns: u64) -> Instant {
+    now + Duration::from_nanos(at_ns - now_ns)
 }
 
 /// Whole nanoseconds, saturating (584 years fit in a `u64`).

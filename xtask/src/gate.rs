@@ -17,7 +17,7 @@ pub const HELP: &str = "\
 cargo xtask gate: the project's correctness gate
 
 USAGE:
-    cargo xtask gate [--quick | --deep] [--skip <step>]...
+    cargo xtask gate [--quick | --deep] [--partition K/N] [--skip <step>]...
 
 Runs, in order, streaming their output:
     1. fmt          cargo fmt --all --check
@@ -35,13 +35,22 @@ failure is printed with the command that reproduces it.
 
 OPTIONS:
     --quick         the CI preset (default): PROPTEST_CASES=256, LOOM_MAX_PREEMPTIONS=3, SIM_SEEDS=32
-    --deep          the nightly preset: PROPTEST_CASES=10000, LOOM_MAX_PREEMPTIONS=4, SIM_SEEDS=1000
+    --deep          the nightly preset: PROPTEST_CASES=10000, LOOM_MAX_PREEMPTIONS=4,
+                    LOOM_EXHAUSTIVE_PAIRS=1 (models of one spawned thread + main run with no
+                    bound), SIM_SEEDS=10000
+    --partition K/N run the K-th of N slices (1-based) of the test, loom and sim steps, so N
+                    machines share a (deep) gate; fmt, clippy and doc run in slice 1 only.
+                    Tests are dealt round-robin by name, as cargo-nextest's `count:K/N` does,
+                    but through libtest (`--list`, then `--exact` names) so that the summary
+                    still reads libtest's output and no extra tool is needed. Every test runs
+                    in exactly one slice (a name shared by two binaries may run in two).
     --skip <step>   leave a step out (repeatable), e.g. --skip doc
     -h, --help      print this message
 
 ENVIRONMENT (each overrides the preset):
     PROPTEST_CASES        proptest cases per property
     LOOM_MAX_PREEMPTIONS  loom preemption bound
+    LOOM_EXHAUSTIVE_PAIRS 1: the affordable one-spawned-thread models run unbounded (deep default)
     SIM_SEEDS             seeds per simulation scenario
     RUSTFLAGS             kept; the loom steps append `--cfg loom`
     CARGO_TARGET_DIR      if set, the loom build goes to $CARGO_TARGET_DIR/loom (else target/loom)
@@ -76,7 +85,7 @@ impl Profile {
     fn defaults(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Profile::Quick => ("256", "3", "32"),
-            Profile::Deep => ("10000", "4", "1000"),
+            Profile::Deep => ("10000", "4", "10000"),
         }
     }
 }
@@ -85,6 +94,8 @@ impl Profile {
 pub struct Options {
     pub profile: Profile,
     pub skip: Vec<String>,
+    /// `(k, n)`, 1-based: run the k-th of n slices of the tests.
+    pub partition: Option<(usize, usize)>,
 }
 
 impl Options {
@@ -93,6 +104,7 @@ impl Options {
         let mut options = Options {
             profile: Profile::Quick,
             skip: Vec::new(),
+            partition: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -109,12 +121,28 @@ impl Options {
                     }
                     options.skip.push(step.clone());
                 }
+                "--partition" => {
+                    let spec = args.next().ok_or("`--partition` needs K/N")?;
+                    options.partition = Some(parse_partition(spec)?);
+                }
                 "-h" | "--help" => return Ok(None),
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
         Ok(Some(options))
     }
+}
+
+/// `K/N` with `1 <= K <= N`.
+fn parse_partition(spec: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`--partition {spec}`: expected K/N with 1 <= K <= N");
+    let (k, n) = spec.split_once('/').ok_or_else(bad)?;
+    let k: usize = k.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
 }
 
 /// One cargo invocation of the gate.
@@ -155,6 +183,8 @@ pub struct Context {
     /// The variable that carries rustflags for the loom build, and its value with `--cfg loom`.
     pub loom_rustflags: (String, String),
     pub loom_target_dir: PathBuf,
+    /// Loom models of one spawned thread + main run unbounded (`LOOM_EXHAUSTIVE_PAIRS=1`).
+    pub exhaustive_pairs: bool,
 }
 
 impl Context {
@@ -194,6 +224,8 @@ impl Context {
             sim_seeds: set("SIM_SEEDS").unwrap_or(sim_seeds.to_owned()),
             loom_rustflags,
             loom_target_dir,
+            exhaustive_pairs: set("LOOM_EXHAUSTIVE_PAIRS")
+                .map_or(profile == Profile::Deep, |value| value == "1"),
             root,
         }
     }
@@ -222,6 +254,9 @@ pub fn steps(context: &Context) -> Vec<Step> {
         "LOOM_MAX_PREEMPTIONS".into(),
         context.loom_max_preemptions.clone(),
     ));
+    if context.exhaustive_pairs {
+        loom_env.push(("LOOM_EXHAUSTIVE_PAIRS".into(), "1".into()));
+    }
     let clippy = ["clippy", "--all-targets", "--", "-D", "warnings"];
     vec![
         step("fmt", &["fmt", "--all", "--check"], vec![], &[]),
@@ -274,17 +309,35 @@ pub fn run(options: &Options) -> ExitCode {
         .map_or(0, |since| since.as_secs());
     let start = Instant::now();
 
+    let in_slice = |step: &Step| match options.partition {
+        // The steps that are not tests run once, in the first slice.
+        Some((k, _)) => k == 1 || step.tests,
+        None => true,
+    };
     let (steps, skipped): (Vec<Step>, Vec<Step>) = steps(&context)
         .into_iter()
-        .partition(|step| !options.skip.iter().any(|name| name == step.name));
+        .partition(|step| !options.skip.iter().any(|name| name == step.name) && in_slice(step));
     let outcomes: Vec<Outcome> = steps
         .iter()
         .enumerate()
-        .map(|(i, step)| run_step(&cargo, &context.root, step, (i + 1, steps.len())))
+        .map(|(i, step)| {
+            let position = (i + 1, steps.len());
+            match options.partition {
+                Some(slice) => match sliced(&cargo, &context.root, step, slice) {
+                    Ok(step) => run_step(&cargo, &context.root, &step, position),
+                    Err(failure) => Outcome::failed_to_start(step, &context.root, failure),
+                },
+                None => run_step(&cargo, &context.root, step, position),
+            }
+        })
         .collect();
+    let profile = match options.partition {
+        Some((k, n)) => format!("{}, partition {k}/{n}", options.profile.name()),
+        None => options.profile.name().to_owned(),
+    };
 
     let summary = Summary {
-        profile: options.profile.name(),
+        profile,
         root: context.root.display().to_string(),
         started_unix,
         seconds: start.elapsed().as_secs_f64(),
@@ -319,6 +372,80 @@ pub fn run(options: &Options) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `step` restricted to its share of slice `(k, n)`: its tests are listed (`-- --list --format
+/// terse`, the same build), dealt round-robin by name, and the step runs its share by `--exact`
+/// name. Steps without tests are returned unchanged.
+fn sliced(
+    cargo: &std::ffi::OsStr,
+    root: &Path,
+    step: &Step,
+    (k, n): (usize, usize),
+) -> Result<Step, String> {
+    let mut sliced = Step {
+        name: step.name,
+        args: step.args.clone(),
+        env: step.env.clone(),
+        tests: step.tests,
+        tiers: step.tiers,
+    };
+    if !step.tests {
+        return Ok(sliced);
+    }
+    let mut list_args: Vec<String> = step
+        .args
+        .iter()
+        .take_while(|arg| *arg != "--")
+        .cloned()
+        .collect();
+    list_args.retain(|arg| arg != "--no-fail-fast");
+    list_args.extend(["--", "--list", "--format", "terse"].map(String::from));
+    println!(
+        "==> listing the tests of step `{}` for slice {k}/{n}",
+        step.name
+    );
+    let listed = Command::new(cargo)
+        .args(&list_args)
+        .envs(step.env.iter().map(|(key, value)| (key, value)))
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("could not start cargo to list the tests: {error}"))?;
+    if !listed.status.success() {
+        return Err(format!("listing the tests failed: {}", listed.status));
+    }
+    let mut names: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    let mine: Vec<String> = names
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(_, name)| name)
+        .collect();
+    println!(
+        "    slice {k}/{n} of step `{}`: {} tests",
+        step.name,
+        mine.len()
+    );
+    if !sliced.args.iter().any(|arg| arg == "--") {
+        sliced.args.push("--".to_owned());
+    }
+    if mine.is_empty() {
+        // Nothing of this step falls in the slice: a filter that matches no test.
+        sliced
+            .args
+            .extend(["--exact", "<no test in this slice>"].map(String::from));
+    } else {
+        sliced.args.push("--exact".to_owned());
+        sliced.args.extend(mine);
+    }
+    Ok(sliced)
 }
 
 /// Runs one step: its stdout (libtest) and stderr (cargo, the models' reports) are echoed as they
@@ -492,10 +619,16 @@ mod tests {
                 deep.loom_max_preemptions.as_str(),
                 deep.sim_seeds.as_str()
             ),
-            ("10000", "4", "1000")
+            ("10000", "4", "10000")
         );
-        let deep = context_for(Profile::Deep, &[("SIM_SEEDS", "50")]);
+        assert!(deep.exhaustive_pairs);
+        assert!(!context_for(Profile::Quick, &[]).exhaustive_pairs);
+        let deep = context_for(
+            Profile::Deep,
+            &[("SIM_SEEDS", "50"), ("LOOM_EXHAUSTIVE_PAIRS", "0")],
+        );
         assert_eq!(deep.sim_seeds, "50");
+        assert!(!deep.exhaustive_pairs);
     }
 
     #[test]
@@ -557,6 +690,7 @@ mod tests {
             Ok(Some(Options {
                 profile,
                 skip: skip.iter().map(|s| (*s).to_owned()).collect(),
+                partition: None,
             }))
         };
         assert_eq!(parse(&[]), options(Profile::Quick, &[]));
@@ -569,6 +703,12 @@ mod tests {
         assert_eq!(parse(&["--help"]), Ok(None));
         assert!(parse(&["--skip"]).is_err());
         assert!(parse(&["--skip", "tests"]).is_err());
-        assert!(parse(&["--partition", "1/2"]).is_err());
+        let Ok(Some(sliced)) = parse(&["--deep", "--partition", "2/4"]) else {
+            panic!("--partition 2/4 refused");
+        };
+        assert_eq!(sliced.partition, Some((2, 4)));
+        for bad in ["0/2", "3/2", "1", "a/b", "1/0"] {
+            assert!(parse(&["--partition", bad]).is_err(), "{bad} accepted");
+        }
     }
 }

@@ -7,6 +7,7 @@
 mod gate;
 mod matrix;
 mod miri;
+mod mutants;
 mod report;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ COMMANDS:
             seeds) and write a summary to target/gate/summary.{json,md};
             `cargo xtask gate --help` for more
     miri    the tests that reach unsafe code under Miri (nightly)
+    mutants mutation testing of src/ with cargo-mutants, loom included;
+            `cargo xtask mutants --help` for more
     help    print this message
 ";
 
@@ -50,6 +53,17 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
             None => miri::run(&[]),
+        },
+        Some("mutants") => match mutants::Options::parse(&args[1..]) {
+            Ok(Some(options)) => mutants::run(&options),
+            Ok(None) => {
+                print!("{}", mutants::HELP);
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("error: {message}\n\n{}", mutants::HELP);
+                ExitCode::from(2)
+            }
         },
         Some("help" | "-h" | "--help") => {
             print!("{HELP}");

@@ -318,6 +318,20 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A step that could not be prepared (e.g. listing its tests for a partition failed).
+    pub fn failed_to_start(step: &crate::gate::Step, root: &std::path::Path, why: String) -> Self {
+        Outcome {
+            name: step.name,
+            command: step.command_line(root),
+            env: step.env.clone(),
+            tests: step.tests,
+            tiers: step.tiers,
+            seconds: 0.0,
+            failure: Some(why),
+            counts: Counts::default(),
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.failure.is_none()
     }
@@ -381,7 +395,8 @@ impl Outcome {
 /// The whole gate run.
 #[derive(Debug)]
 pub struct Summary {
-    pub profile: &'static str,
+    /// The preset, and the partition when the gate ran one (`deep, partition 2/4`).
+    pub profile: String,
     pub root: String,
     pub started_unix: u64,
     pub seconds: f64,
@@ -505,7 +520,7 @@ impl Summary {
     pub fn to_json(&self) -> String {
         let mut s = String::from("{\n");
         let _ = writeln!(s, "  \"passed\": {},", self.passed());
-        let _ = writeln!(s, "  \"profile\": {},", json_string(self.profile));
+        let _ = writeln!(s, "  \"profile\": {},", json_string(&self.profile));
         let _ = writeln!(s, "  \"root\": {},", json_string(&self.root));
         let _ = writeln!(s, "  \"started_unix\": {},", self.started_unix);
         let _ = writeln!(s, "  \"seconds\": {:.3},", self.seconds);
@@ -891,7 +906,7 @@ mod tests {
     #[test]
     fn summary_renders_failures_with_their_repro() {
         let summary = Summary {
-            profile: "quick",
+            profile: "quick".to_owned(),
             root: "/ws".into(),
             started_unix: 0,
             seconds: 2.0,
