@@ -209,6 +209,27 @@ fn debug_shows_state_without_the_values() {
     assert_eq!(format!("{:?}", TrySendError::Full(Opaque)), "Full(..)");
 }
 
+/// Each error says which of its cases it is, in words a log reader understands.
+#[test]
+fn errors_say_what_went_wrong() {
+    assert_eq!(
+        TrySendError::Full(()).to_string(),
+        "sending on a full channel"
+    );
+    assert_eq!(
+        TrySendError::Closed(()).to_string(),
+        "sending on a closed channel"
+    );
+    assert_eq!(
+        TryRecvError::Empty.to_string(),
+        "receiving on an empty channel"
+    );
+    assert_eq!(
+        TryRecvError::Closed.to_string(),
+        "receiving on a closed and empty channel"
+    );
+}
+
 async fn many_producers_and_consumers_lose_nothing() {
     let (tx, rx) = channel::bounded(8).unwrap();
     let producers: Vec<_> = (0..4u64)

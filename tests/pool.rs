@@ -547,6 +547,34 @@ async fn debug_and_errors_read_well() {
     );
 }
 
+/// `running()` counts a job while it runs, `close()` says whether it was the call that closed,
+/// and a refused submission says why.
+#[tokio::test]
+async fn running_close_and_a_refused_submission_report_what_happened() {
+    let pool = WorkerPool::builder().workers(1).build().unwrap();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = pool
+        .submit(async move {
+            started_tx.send(()).unwrap();
+            finish_rx.await.unwrap();
+        })
+        .await
+        .unwrap();
+    started_rx.await.unwrap();
+    assert_eq!(pool.running(), 1);
+    assert!(pool.close(), "the first close closes");
+    assert!(!pool.close(), "a second close is a no-op");
+    let refused = pool.submit(async {}).await.unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the worker pool is shut down; the job was not accepted"
+    );
+    finish_tx.send(()).unwrap();
+    handle.await.unwrap();
+    assert_eq!(pool.running(), 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_pool_tied_to_a_shutdown_drains_before_the_shutdown_wait_returns() {
     use async_patterns::shutdown::Shutdown;

@@ -272,6 +272,31 @@ async fn acquire_cancelled_by_timeout_gives_up_its_place_without_consuming_budge
     assert!(limiter.try_acquire().is_err());
 }
 
+/// A caller that gives up while queued must leave nothing behind: once there is room again, a
+/// `try_acquire` is admitted (a leftover "someone is waiting" count would refuse it forever).
+async fn cancelled_acquire_leaves_room_for_tries(quota: Quota) {
+    let limiter = RateLimiter::new(quota).unwrap();
+    limiter.try_acquire().unwrap();
+    assert!(
+        tokio::time::timeout(SECOND / 2, limiter.acquire())
+            .await
+            .is_err()
+    );
+    tokio::time::sleep(SECOND).await;
+    assert_eq!(limiter.try_acquire(), Ok(()));
+    assert!(limiter.try_acquire().is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_acquire_leaves_room_for_later_tries_in_a_window() {
+    cancelled_acquire_leaves_room_for_tries(Quota::per_window(1, SECOND)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_acquire_leaves_room_for_later_tries_in_a_token_bucket() {
+    cancelled_acquire_leaves_room_for_tries(Quota::token_bucket(1, SECOND, 1)).await;
+}
+
 // ---- no runtime, manual clock, bad input -----------------------------------------------------
 
 #[test]
@@ -324,6 +349,28 @@ fn a_request_that_can_never_fit_fails_at_once() {
         })
     );
     limiter.try_acquire_many(3).unwrap();
+}
+
+/// The limits are inclusive: exactly 100 years of span, exactly one admission per nanosecond.
+#[test]
+fn quotas_at_the_limits_are_accepted_and_one_step_beyond_refused() {
+    let span = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    let nano = Duration::from_nanos(1);
+    assert!(RateLimiter::new(Quota::per_window(1, span)).is_ok());
+    assert_eq!(
+        RateLimiter::new(Quota::per_window(1, span + nano)).unwrap_err(),
+        QuotaError::DurationOverflow
+    );
+    assert!(RateLimiter::new(Quota::token_bucket(1, span, 1)).is_ok());
+    assert_eq!(
+        RateLimiter::new(Quota::token_bucket(1, span + nano, 1)).unwrap_err(),
+        QuotaError::DurationOverflow
+    );
+    assert!(RateLimiter::new(Quota::token_bucket(1000, nano * 1000, 1)).is_ok());
+    assert_eq!(
+        RateLimiter::new(Quota::token_bucket(1001, nano * 1000, 1)).unwrap_err(),
+        QuotaError::RateTooHigh
+    );
 }
 
 #[test]
