@@ -51,7 +51,13 @@ async fn success_returns_the_body_and_reuses_the_connection() {
         "keep-alive: one connection for three calls"
     );
     assert_eq!(server.requests()[0].path, "/greeting");
+    assert_eq!(
+        client.idle_connections(),
+        1,
+        "the connection is kept for reuse"
+    );
     client.close_idle();
+    assert_eq!(client.idle_connections(), 0);
 }
 
 #[derive(serde::Deserialize, Debug, PartialEq)]
@@ -171,6 +177,23 @@ async fn an_oversized_body_is_refused() {
         server.requests_received(),
         1,
         "an oversized body is final, not retried"
+    );
+}
+
+/// A declared length over the limit is refused from the headers, without waiting for a body that
+/// may never come (here it stalls for 30 s, far past the 2 s deadline).
+#[tokio::test]
+async fn a_declared_oversized_body_is_refused_before_it_is_read() {
+    let stalled = Response::ok(vec![b'x'; 4096]).stall_body(0, Duration::from_secs(30));
+    let server = TestServer::new(stalled);
+    let base = serve(&server).await;
+    let error = client(1)
+        .get_bytes(&base, Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::BodyTooLarge { limit: 1024 }),
+        "{error:?}"
     );
 }
 
