@@ -446,6 +446,19 @@ async fn quanta_clock_sleeps_until_its_own_reading_reaches_the_deadline() {
     );
     // A deadline already passed returns at once (no sleep, no busy loop).
     clock.sleep_until(start).await;
+    // Its nanosecond count (the token bucket's reading) agrees with `now()`.
+    let epoch = clock
+        .epoch()
+        .expect("the quanta clock counts from an epoch");
+    let before = clock.nanos_since_epoch();
+    let now = clock.now();
+    let after = clock.nanos_since_epoch();
+    assert!(epoch + Duration::from_nanos(before) <= now);
+    assert!(now <= epoch + Duration::from_nanos(after));
+    assert!(
+        before >= 20_000_000,
+        "{before} ns since the epoch, after a 20 ms sleep"
+    );
 }
 
 #[test]

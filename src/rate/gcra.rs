@@ -54,17 +54,22 @@ impl Gcra {
         }
     }
 
-    /// Admits `n` at reading `now` unless callers are queued; never blocks. `n <= burst`.
-    pub(super) fn try_admit(&self, now: u64, n: u32) -> Check {
+    /// Admits `n` unless callers are queued; never blocks. `n <= burst`. Reads the clock with
+    /// `read` after loading the word, and again after a lost compare-and-swap, so the reading is
+    /// never older than the state it is checked against (a thread descheduled between reading
+    /// the clock and loading the word would otherwise be refused with room left). Returns the
+    /// reading the answer is based on.
+    pub(super) fn try_admit(&self, read: impl Fn() -> u64, n: u32) -> (Check, u64) {
         // Relaxed suffices: the word is the whole of the state; there is nothing else to publish.
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
+            let now = read();
             if word & QUEUED != 0 {
-                return Check::Queued;
+                return (Check::Queued, now);
             }
             let (new_tat, fits_at) = self.cost(word, now, n);
             if fits_at > now {
-                return Check::Denied { fits_at };
+                return (Check::Denied { fits_at }, now);
             }
             match self.word.compare_exchange_weak(
                 word,
@@ -72,7 +77,7 @@ impl Gcra {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Check::Admitted,
+                Ok(_) => return (Check::Admitted, now),
                 Err(actual) => word = actual,
             }
         }
@@ -112,6 +117,7 @@ impl Gcra {
     }
 
     /// The TAT after admitting `n` at `now`, and the reading at which that admission is allowed.
+    #[inline]
     fn cost(&self, tat: u64, now: u64, n: u32) -> (u64, u64) {
         let new_tat = tat.max(now) + self.interval * u64::from(n);
         // Allowed once `new_tat - capacity_span <= now`.

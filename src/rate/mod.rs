@@ -79,8 +79,12 @@ pub struct RateLimiter<C: Clock = TokioClock> {
     /// The token bucket's state, lock-free (`None` for a sliding window, whose log lives under
     /// the state lock).
     gcra: Option<Gcra>,
-    /// The reading that the bucket's nanosecond timeline counts from.
+    /// The reading that the bucket's nanosecond timeline counts from: the clock's epoch when it
+    /// has one (`native`), else its reading when the limiter was built.
     origin: Instant,
+    native: bool,
+    /// `quota.capacity()`, kept at hand for the check's fast path.
+    capacity: u32,
     state: Mutex<State>,
     /// One permit, held by the caller at the head of the `acquire` queue: only it waits on the
     /// clock. Fair, so waiters are admitted in arrival order.
@@ -130,7 +134,9 @@ impl<C: Clock> RateLimiter<C> {
         Ok(RateLimiter {
             quota,
             gcra,
-            origin: clock.now(),
+            origin: clock.epoch().unwrap_or_else(|| clock.now()),
+            native: clock.epoch().is_some(),
+            capacity: quota.capacity(),
             state: Mutex::new(State {
                 window,
                 waiting: 0,
@@ -175,16 +181,14 @@ impl<C: Clock> RateLimiter<C> {
     pub fn try_acquire_many(&self, n: u32) -> Result<(), TryAcquireError> {
         self.check_capacity(n)?;
         if let Some(gcra) = &self.gcra {
-            let now = self.clock.now();
-            let now_ns = self.nanos_since_origin(now);
-            match gcra.try_admit(now_ns, n) {
-                Check::Admitted => return Ok(()),
-                Check::Denied { fits_at } => {
+            match gcra.try_admit(|| self.read_nanos(), n) {
+                (Check::Admitted, _) => return Ok(()),
+                (Check::Denied { fits_at }, now_ns) => {
                     return Err(TryAcquireError::RateLimited {
                         retry_after: Duration::from_nanos(fits_at - now_ns),
                     });
                 }
-                Check::Queued => {}
+                (Check::Queued, _) => {}
             }
         }
         let mut state = lock(&self.state);
@@ -261,8 +265,7 @@ impl<C: Clock> RateLimiter<C> {
     /// as waiting (from here until it is admitted or dropped).
     fn admit_or_enqueue(&self, n: u32) -> Option<Queued<'_, C>> {
         if let Some(gcra) = &self.gcra {
-            let now = self.nanos_since_origin(self.clock.now());
-            if gcra.try_admit(now, n) == Check::Admitted {
+            if gcra.try_admit(|| self.read_nanos(), n).0 == Check::Admitted {
                 return None;
             }
         }
@@ -293,7 +296,7 @@ impl<C: Clock> RateLimiter<C> {
             (Some(window), _) => window.admit(now, n),
             (None, Some(gcra)) => {
                 let now_ns = self.nanos_since_origin(now);
-                match gcra.try_admit(now_ns, n) {
+                match gcra.try_admit(|| now_ns, n).0 {
                     Check::Admitted => Ok(()),
                     Check::Denied { fits_at } => Err(at_reading(now, now_ns, fits_at)),
                     Check::Queued => unreachable!("the queued flag is set only while waiting > 0"),
@@ -334,8 +337,19 @@ impl<C: Clock> RateLimiter<C> {
         nanos(now.saturating_duration_since(self.origin))
     }
 
+    /// The clock read as nanoseconds on the bucket's timeline (the check's fast path).
+    #[inline]
+    fn read_nanos(&self) -> u64 {
+        if self.native {
+            self.clock.nanos_since_epoch()
+        } else {
+            self.nanos_since_origin(self.clock.now())
+        }
+    }
+
+    #[inline]
     fn check_capacity(&self, n: u32) -> Result<(), ExceedsCapacity> {
-        let capacity = self.quota.capacity();
+        let capacity = self.capacity;
         if n > capacity {
             return Err(ExceedsCapacity {
                 requested: n,
@@ -347,11 +361,13 @@ impl<C: Clock> RateLimiter<C> {
 }
 
 /// The instant of bucket reading `at_ns`, from the pair (`now`, `now_ns`) read together.
+#[inline]
 fn at_reading(now: Instant, now_ns: u64, at_ns: u64) -> Instant {
     now + Duration::from_nanos(at_ns - now_ns)
 }
 
 /// Whole nanoseconds, saturating (584 years fit in a `u64`).
+#[inline]
 fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }

@@ -48,6 +48,7 @@ impl Quota {
     /// The largest `n` that [`acquire_many`](super::RateLimiter::acquire_many) can ever admit at
     /// once: `max` or `burst`.
     #[must_use]
+    #[inline]
     pub const fn capacity(&self) -> u32 {
         match *self {
             Quota::SlidingWindow { max, .. } => max,

@@ -26,6 +26,21 @@ pub trait Clock: Send + Sync + 'static {
 
     /// Completes once [`now`](Self::now) has reached `deadline`.
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send + '_;
+
+    /// For a clock that counts nanoseconds natively (cheaper than building an [`Instant`]): the
+    /// instant it counts from. `None` (the default) for clocks that only tell [`now`](Self::now).
+    /// A clock that returns `Some` must also implement
+    /// [`nanos_since_epoch`](Self::nanos_since_epoch).
+    fn epoch(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Whole nanoseconds from [`epoch`](Self::epoch) to now, agreeing with `now()`: the token
+    /// bucket's reading on every check. Only called when `epoch()` is `Some`; the default (for
+    /// clocks without an epoch) is never used and returns 0.
+    fn nanos_since_epoch(&self) -> u64 {
+        0
+    }
 }
 
 /// The production clock: tokio's [`Instant`] and [`tokio::time::sleep_until`].

@@ -32,9 +32,9 @@ use super::{Clock, Instant};
 #[derive(Clone)]
 pub struct QuantaClock {
     clock: quanta::Clock,
-    /// The counter's reading and tokio's instant at creation: a reading is `start` plus the
-    /// counter's time since `counter_start`.
-    counter_start: quanta::Instant,
+    /// The counter's raw value and tokio's instant at creation: a reading is `start` plus the
+    /// counter's time since `raw_start`.
+    raw_start: u64,
     start: Instant,
 }
 
@@ -44,12 +44,21 @@ impl QuantaClock {
     #[must_use]
     pub fn new() -> Self {
         let clock = quanta::Clock::new();
-        let counter_start = clock.now();
+        let raw_start = clock.raw();
         QuantaClock {
             clock,
-            counter_start,
+            raw_start,
             start: Instant::now(),
         }
+    }
+}
+
+impl QuantaClock {
+    /// Nanoseconds since `start` (0 for a counter read on another core a hair behind
+    /// `raw_start`).
+    #[inline]
+    fn elapsed_nanos(&self) -> u64 {
+        self.clock.delta_as_nanos(self.raw_start, self.clock.raw())
     }
 }
 
@@ -70,12 +79,17 @@ impl fmt::Debug for QuantaClock {
 impl Clock for QuantaClock {
     #[inline]
     fn now(&self) -> Instant {
-        // `saturating`: a counter read on another core may be a hair behind `counter_start`.
-        let elapsed = self
-            .clock
-            .now()
-            .saturating_duration_since(self.counter_start);
-        self.start + elapsed
+        self.start + Duration::from_nanos(self.elapsed_nanos())
+    }
+
+    fn epoch(&self) -> Option<Instant> {
+        Some(self.start)
+    }
+
+    /// One counter read and one scaling, no `Instant` arithmetic.
+    #[inline]
+    fn nanos_since_epoch(&self) -> u64 {
+        self.elapsed_nanos()
     }
 
     async fn sleep_until(&self, deadline: Instant) {
