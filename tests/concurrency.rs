@@ -894,3 +894,30 @@ async fn a_bounded_map_reports_in_flight_results_owed_and_termination() {
     );
     assert!(map.is_terminated());
 }
+
+/// The spawned map's accounting, as for the plain map: results still owed and termination.
+#[tokio::test(start_paused = true)]
+async fn a_spawned_bounded_map_reports_results_owed_and_termination() {
+    use futures::stream::{FusedStream, Stream};
+    let limiter = ConcurrencyLimiter::new(2).unwrap();
+    let mut map = limiter.spawn_bounded_map(0..3u64, |&i| {
+        tokio::time::sleep(Duration::from_millis(10 * (i + 1)))
+    });
+    assert_eq!(Stream::size_hint(&map), (3, Some(3)));
+    assert!(!map.is_terminated());
+    let (first, _) = map.next().await.unwrap();
+    assert_eq!(first, 0);
+    assert_eq!(Stream::size_hint(&map), (2, Some(2)));
+    let rest: Vec<u64> = map.by_ref().map(|(input, _)| input).collect().await;
+    assert_eq!(rest, [1, 2]);
+    assert_eq!(Stream::size_hint(&map), (0, Some(0)));
+    assert!(map.is_terminated());
+}
+
+#[test]
+fn task_errors_say_what_happened() {
+    assert_eq!(
+        TaskError::Cancelled.to_string(),
+        "the task was cancelled before it finished"
+    );
+}

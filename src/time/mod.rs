@@ -36,10 +36,14 @@ pub trait Clock: Send + Sync + 'static {
     }
 
     /// Whole nanoseconds from [`epoch`](Self::epoch) to now, agreeing with `now()`: the token
-    /// bucket's reading on every check. Only called when `epoch()` is `Some`; the default (for
-    /// clocks without an epoch) is never used and returns 0.
+    /// bucket's reading on every check. Only called when `epoch()` is `Some`.
+    ///
+    /// # Panics
+    ///
+    /// The default panics: it is reached only by a clock that returns an epoch without counting
+    /// from it, which would otherwise freeze every token bucket on that clock.
     fn nanos_since_epoch(&self) -> u64 {
-        0
+        panic!("a Clock that returns Some(epoch) must implement nanos_since_epoch")
     }
 }
 
