@@ -56,9 +56,10 @@ ENVIRONMENT (each overrides the preset):
     CARGO_TARGET_DIR      if set, the loom build goes to $CARGO_TARGET_DIR/loom (else target/loom)
 
 TIMES (measured on 2 cores):
-    quick gate: about 2m45s on a warm cache, 6m20s from a clean clone (cold target/).
-    sim step: about 0.16 s per seed (all 43 scenarios): 32 seeds ~6 s, 1000 (deep) ~2m40s,
-    10000 ~27 min (a nightly can pick SIM_SEEDS from this).
+    quick gate: about 3m20s on a warm cache, 6-10 min from a clean clone (cold target/).
+    deep loom step: 16m53s (67 tests, 10.9 million interleavings; longest model 8 min).
+    sim step: about 0.16 s per seed (all 43 scenarios): 32 seeds ~6 s, 10000 (deep) ~27 min.
+    deep gate on one machine: roughly an hour; --partition K/4 spreads it over four.
 ";
 
 /// The step names, in the order they run.

@@ -40,6 +40,7 @@ Per mutant: an incremental build, then the group's tests with a timeout of 5x th
 time (at least 20 s). A mutant the tests miss is then run against the group's loom models
 (RUSTFLAGS=\"--cfg loom\", release build: the gate's preemption bound, 3).
 Writes target/mutants/summary.{md,json} and target/mutants/<group>/{tests,loom}/mutants.out.
+Measured on 2 cores: --shard 0/5 (225 mutants, 139 viable) in 31 min; the whole run about 5x.
 Exit status: non-zero if cargo-mutants itself fails, or if the score is below 90%.
 ";
 
