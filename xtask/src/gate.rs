@@ -57,6 +57,7 @@ ENVIRONMENT (each overrides the preset):
 
 TIMES (measured on 2 cores):
     quick gate: about 3m20s on a warm cache, 6-10 min from a clean clone (cold target/).
+    deep test step: 12m38s (PROPTEST_CASES=10000; mostly the turmoil property in debug).
     deep loom step: 16m53s (67 tests, 10.9 million interleavings; longest model 8 min).
     sim step: about 0.16 s per seed (all 43 scenarios): 32 seeds ~6 s, 10000 (deep) ~27 min.
     deep gate on one machine: roughly an hour; --partition K/4 spreads it over four.
