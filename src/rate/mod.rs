@@ -196,7 +196,7 @@ impl<C: Clock> RateLimiter<C> {
         let fits_at = if state.waiting > 0 {
             // Callers queued in `acquire` go first: estimate when the head's request and this one
             // would both fit (a lower bound when more are queued), and refuse for now.
-            let ahead = state.head_request.min(self.quota.capacity() - n);
+            let ahead = state.head_request.min(self.capacity - n);
             let at = self.fits_at(&mut state, now, n + ahead);
             at.max(now + Duration::from_nanos(1))
         } else {
@@ -292,44 +292,35 @@ impl<C: Clock> RateLimiter<C> {
     /// Admits `n` at `now` while nobody is queued (`state.waiting == 0`, under the lock), or
     /// returns the instant at which they would fit.
     fn admit_unqueued(&self, state: &mut State, now: Instant, n: u32) -> Result<(), Instant> {
-        match (&mut state.window, &self.gcra) {
-            (Some(window), _) => window.admit(now, n),
-            (None, Some(gcra)) => {
-                let now_ns = self.nanos_since_origin(now);
-                match gcra.try_admit(|| now_ns, n).0 {
-                    Check::Admitted => Ok(()),
-                    Check::Denied { fits_at } => Err(at_reading(now, now_ns, fits_at)),
-                    Check::Queued => unreachable!("the queued flag is set only while waiting > 0"),
-                }
-            }
-            (None, None) => unreachable!("a limiter has one policy"),
+        let Some(gcra) = &self.gcra else {
+            return window(state).admit(now, n);
+        };
+        let now_ns = self.nanos_since_origin(now);
+        match gcra.try_admit(|| now_ns, n).0 {
+            Check::Admitted => Ok(()),
+            Check::Denied { fits_at } => Err(at_reading(now, now_ns, fits_at)),
+            Check::Queued => unreachable!("the queued flag is set only while waiting > 0"),
         }
     }
 
     /// Admits `n` at `now` for the caller at the head of the queue (counted in `state.waiting`),
     /// or returns the instant at which they would fit.
     fn admit_head(&self, state: &mut State, now: Instant, n: u32) -> Result<(), Instant> {
-        match (&mut state.window, &self.gcra) {
-            (Some(window), _) => window.admit(now, n),
-            (None, Some(gcra)) => {
-                let now_ns = self.nanos_since_origin(now);
-                gcra.admit_queued(now_ns, n, state.waiting > 1)
-                    .map_err(|fits_at| at_reading(now, now_ns, fits_at))
-            }
-            (None, None) => unreachable!("a limiter has one policy"),
-        }
+        let Some(gcra) = &self.gcra else {
+            return window(state).admit(now, n);
+        };
+        let now_ns = self.nanos_since_origin(now);
+        gcra.admit_queued(now_ns, n, state.waiting > 1)
+            .map_err(|fits_at| at_reading(now, now_ns, fits_at))
     }
 
     /// The earliest instant (`now` or later) at which `n` more admissions fit, ignoring the queue.
     fn fits_at(&self, state: &mut State, now: Instant, n: u32) -> Instant {
-        match (&mut state.window, &self.gcra) {
-            (Some(window), _) => window.fits_at(now, n),
-            (None, Some(gcra)) => {
-                let now_ns = self.nanos_since_origin(now);
-                at_reading(now, now_ns, gcra.fits_at(now_ns, n))
-            }
-            (None, None) => unreachable!("a limiter has one policy"),
-        }
+        let Some(gcra) = &self.gcra else {
+            return window(state).fits_at(now, n);
+        };
+        let now_ns = self.nanos_since_origin(now);
+        at_reading(now, now_ns, gcra.fits_at(now_ns, n))
     }
 
     /// A clock reading as nanoseconds on the bucket's timeline.
@@ -358,6 +349,14 @@ impl<C: Clock> RateLimiter<C> {
         }
         Ok(())
     }
+}
+
+/// The sliding window's log, for a limiter without a token bucket.
+fn window(state: &mut State) -> &mut SlidingWindow {
+    state
+        .window
+        .as_mut()
+        .expect("a limiter without a token bucket has a sliding window")
 }
 
 /// The instant of bucket reading `at_ns`, from the pair (`now`, `now_ns`) read together.

@@ -51,9 +51,7 @@ impl QuantaClock {
             start: Instant::now(),
         }
     }
-}
 
-impl QuantaClock {
     /// Nanoseconds since `start` (0 for a counter read on another core a hair behind
     /// `raw_start`).
     #[inline]

@@ -148,7 +148,7 @@ fn parse_partition(spec: &str) -> Result<(usize, usize), String> {
 }
 
 /// One cargo invocation of the gate.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Step {
     pub name: &'static str,
     /// Arguments to cargo.
@@ -385,13 +385,7 @@ fn sliced(
     step: &Step,
     (k, n): (usize, usize),
 ) -> Result<Step, String> {
-    let mut sliced = Step {
-        name: step.name,
-        args: step.args.clone(),
-        env: step.env.clone(),
-        tests: step.tests,
-        tiers: step.tiers,
-    };
+    let mut sliced = step.clone();
     if !step.tests {
         return Ok(sliced);
     }
