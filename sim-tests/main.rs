@@ -56,7 +56,7 @@
 //!
 //! | variable | effect |
 //! |---|---|
-//! | `SIM_SEEDS=<n>` | seeds `0..n` per scenario (default 8; the gate runs 200) |
+//! | `SIM_SEEDS=<n>` | seeds `0..n` per scenario (default 8; the gate runs 32, deep 10 000) |
 //! | `SIM_SEED=<s>` | only seed `s` (replays one failure) |
 //! | `SIM_TRACE=1` | print every run's trace (with `--nocapture`) |
 //! | `PROPTEST_CASES=<n>` | cases of the property (default 16 here) |

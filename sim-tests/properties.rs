@@ -6,7 +6,8 @@
 //! - with a healthy network and server and time for one exchange (within the deadline and the
 //!   per-attempt limit), the call succeeds.
 //!
-//! `PROPTEST_CASES` sets the number of cases (16 without it; the gate runs more). A failing case
+//! `PROPTEST_CASES` sets the number of cases (16 without it; the gate runs it in its release sim
+//! step only, at the gate's `PROPTEST_CASES`: 256 quick, 10 000 deep). A failing case
 //! is shrunk, printed (its `seed` included) and saved in `proptest-regressions/sim_fetch.txt`,
 //! which every later run replays first: rerunning `cargo test --test sim fetch_invariants`
 //! reproduces it.

@@ -180,6 +180,34 @@ async fn an_oversized_body_is_refused() {
     );
 }
 
+/// A body with no declared length (chunked) is counted while it is read: past the limit it is
+/// refused as too large, not reported as a transport error.
+#[tokio::test]
+async fn an_oversized_body_without_a_declared_length_is_refused_while_read() {
+    let server = TestServer::new(Response::ok(vec![b'x'; 4096]).chunked());
+    let base = serve(&server).await;
+    let error = client(3)
+        .get_bytes(&base, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::BodyTooLarge { limit: 1024 }),
+        "{error:?}"
+    );
+    assert_eq!(server.requests_received(), 1, "too large is final");
+    let server = TestServer::new(Response::ok(vec![b'y'; 1000]).chunked());
+    let base = serve(&server).await;
+    let body = client(1)
+        .get_bytes(&base, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        body.len(),
+        1000,
+        "a chunked body within the limit arrives whole"
+    );
+}
+
 /// A declared length over the limit is refused from the headers, without waiting for a body that
 /// may never come (here it stalls for 30 s, far past the 2 s deadline).
 #[tokio::test]

@@ -382,9 +382,11 @@ impl ReceivedRequest {
 
 /// A response for [`TestServer`] to send, with its faults; built with chained methods.
 ///
-/// The body always declares its full length in `Content-Length`, even when it stalls, trickles
-/// or is cut short, so the client knows more is due. Knobs combine: a stall and a trickle add
-/// their pauses, and either can precede a [`close_mid_body`](Self::close_mid_body).
+/// The body declares its full length in `Content-Length`, even when it stalls, trickles or is cut
+/// short, so the client knows more is due; [`chunked`](Self::chunked) sends it without a length
+/// instead (chunked transfer encoding), so only the bytes tell its size. Knobs combine: a stall
+/// and a trickle add their pauses, and either can precede a
+/// [`close_mid_body`](Self::close_mid_body).
 ///
 /// ```
 /// use async_patterns::fetch::test_server::Response;
@@ -408,6 +410,7 @@ pub struct Response {
     trickle: Option<(usize, Duration)>,
     close_after: Option<usize>,
     connection_close: bool,
+    chunked: bool,
 }
 
 impl Response {
@@ -440,6 +443,7 @@ impl Response {
             trickle: None,
             close_after: None,
             connection_close: false,
+            chunked: false,
         }
     }
 
@@ -512,12 +516,20 @@ impl Response {
         self
     }
 
+    /// Sends the body without `Content-Length`, in chunked transfer encoding: a client learns
+    /// its size only by reading it (the case a body limit must catch while reading, not from
+    /// the headers).
+    pub fn chunked(mut self) -> Self {
+        self.chunked = true;
+        self
+    }
+
     /// The hyper response: head (status, headers) and the scheduled body.
     fn into_http(self, flushes: Arc<FlushSignal>) -> hyper::Response<FaultBody> {
         let cut = self.close_after.filter(|&after| after < self.body.len());
         let closes = self.connection_close || (self.close_after.is_some() && cut.is_none());
         let body = FaultBody {
-            declared: self.body.len() as u64,
+            declared: (!self.chunked).then_some(self.body.len() as u64),
             steps: self.body_steps(cut),
             pause: None,
             closing: None,
@@ -590,8 +602,9 @@ enum Step {
 
 /// A response body that follows its schedule of steps.
 struct FaultBody {
-    /// The full body length, declared in `Content-Length` whatever the schedule.
-    declared: u64,
+    /// The body length still to come, declared in `Content-Length` whatever the schedule;
+    /// `None` for a chunked body (no declared length).
+    declared: Option<u64>,
     steps: VecDeque<Step>,
     pause: Option<Pin<Box<Sleep>>>,
     /// Set at the `Close` step: the flush count to wait past before failing the body.
@@ -629,7 +642,9 @@ impl Body for FaultBody {
             match this.steps.pop_front() {
                 None => return Poll::Ready(None),
                 Some(Step::Data(data)) => {
-                    this.declared -= data.len() as u64;
+                    if let Some(declared) = this.declared.as_mut() {
+                        *declared -= data.len() as u64;
+                    }
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
                 Some(Step::Pause(pause)) => this.pause = Some(Box::pin(tokio::time::sleep(pause))),
@@ -643,8 +658,10 @@ impl Body for FaultBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        // `declared` counts down as data is handed out: the hint is what remains.
-        SizeHint::with_exact(self.declared)
+        // `declared` counts down as data is handed out: the hint is what remains. No exact hint
+        // makes hyper send the body chunked.
+        self.declared
+            .map_or_else(SizeHint::default, SizeHint::with_exact)
     }
 }
 

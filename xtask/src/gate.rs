@@ -24,9 +24,11 @@ Runs, in order, streaming their output:
     2. clippy       cargo clippy --all-targets -- -D warnings
     3. clippy-loom  the same under RUSTFLAGS+=\"--cfg loom\" in target/loom (the loom build's dir)
     4. doc          RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps
-    5. test         cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests, doctests)
+    5. test         cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests, doctests;
+                    all but the turmoil property, which step 7 runs)
     6. loom         cargo test --release --test loom -- --nocapture   (--cfg loom, target/loom)
-    7. sim          cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS)
+    7. sim          cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
+                    the turmoil property, PROPTEST_CASES)
 then prints a summary: per step pass/fail, wall time and test counts, and per pattern x tier
 (tests, proptest, loom, sim) what ran (tests; properties x cases; loom models, their bound and
 iterations; simulations x seeds) and whether it passed. Written to target/gate/summary.json and
@@ -62,6 +64,9 @@ TIMES (measured on 2 cores):
     sim step: about 0.16 s per seed (all 43 scenarios): 32 seeds ~6 s, 10000 (deep) ~27 min.
     deep gate on one machine: roughly an hour; --partition K/4 spreads it over four.
 ";
+
+/// The turmoil property (`sim-tests/properties.rs`): run by the sim step only.
+const SIM_PROPERTY: &str = "properties::fetch_invariants";
 
 /// The step names, in the order they run.
 pub const STEP_NAMES: [&str; 7] = ["fmt", "clippy", "clippy-loom", "doc", "test", "loom", "sim"];
@@ -271,10 +276,12 @@ pub fn steps(context: &Context) -> Vec<Step> {
             vec![("RUSTDOCFLAGS".into(), "-D warnings".into())],
             &[],
         ),
-        // Every test binary runs even after one fails, so the counts are complete.
+        // Every test binary runs even after one fails, so the counts are complete. The turmoil
+        // property is a simulation: it runs at the gate's depth in the (release) sim step, not
+        // again here in debug, where 10 000 cases took most of the deep test step.
         step(
             "test",
-            &["test", "--no-fail-fast"],
+            &["test", "--no-fail-fast", "--", "--skip", SIM_PROPERTY],
             vec![("PROPTEST_CASES".into(), context.proptest_cases.clone())],
             &[Tier::Tests, Tier::Proptest],
         ),
@@ -289,7 +296,10 @@ pub fn steps(context: &Context) -> Vec<Step> {
         step(
             "sim",
             &["test", "--release", "--test", "sim"],
-            vec![("SIM_SEEDS".into(), context.sim_seeds.clone())],
+            vec![
+                ("PROPTEST_CASES".into(), context.proptest_cases.clone()),
+                ("SIM_SEEDS".into(), context.sim_seeds.clone()),
+            ],
             &[Tier::Sim],
         ),
     ]
@@ -659,10 +669,10 @@ mod tests {
                 "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom \
                  cargo clippy --all-targets -- -D warnings",
                 "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps",
-                "PROPTEST_CASES=256 cargo test --no-fail-fast",
+                "PROPTEST_CASES=256 cargo test --no-fail-fast -- --skip properties::fetch_invariants",
                 "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
                  cargo test --release --test loom -- --nocapture",
-                "SIM_SEEDS=32 cargo test --release --test sim",
+                "PROPTEST_CASES=256 SIM_SEEDS=32 cargo test --release --test sim",
             ]
         );
         let tests: Vec<bool> = steps.iter().map(|s| s.tests).collect();
