@@ -2,7 +2,8 @@
 //! back to its sender, receivers end with `None` after close, a cancelled `recv` hands on a value
 //! assigned to it, a cancelled `send` enqueues nothing and hands on its slot, and the capacity is
 //! never exceeded — under every interleaving, up to the preemption bound, of the shipped channel
-//! (its two semaphores, queue lock and handle counts are loom's under `--cfg loom`).
+//! (its one lock — over the queue and the two counts with their waitlists — and its handle counts
+//! are loom's under `--cfg loom`).
 //!
 //! Each model has at most 2 spawned threads + main and runs under `model()`: preemption bound 3
 //! unless `LOOM_MAX_PREEMPTIONS` is set. A lost wakeup shows as loom's `deadlock` (every thread

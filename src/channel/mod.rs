@@ -1,8 +1,9 @@
 //! A bounded multi-producer multi-consumer channel, built on the semaphore core.
 //!
-//! [`bounded`] returns a cloneable [`Sender`] and a cloneable [`Receiver`]. Two semaphores do the
-//! waiting — one counts free slots, one counts values ready — so both sides inherit the core's
-//! verified properties:
+//! [`bounded`] returns a cloneable [`Sender`] and a cloneable [`Receiver`]. The waiting is the
+//! semaphore core's — its count and FIFO waitlist, two of them (free room, values ready) kept
+//! beside the queue under the channel's one lock, so that a send or a receive takes that lock once —
+//! and so both sides inherit its verified properties:
 //!
 //! - **FIFO waiting**: senders waiting for space are let in in arrival order, and so are receivers
 //!   waiting for a value. Values come out in the order they went in.
@@ -50,12 +51,12 @@ mod shared;
 use std::fmt;
 
 use crate::loom::Arc;
-use crate::sync::{Semaphore, TryAcquireError};
+use crate::sync::Semaphore;
 
 pub use error::{
     CapacityError, ChannelClosed, SendError, TryRecvError, TryReserveError, TrySendError,
 };
-use shared::Shared;
+use shared::{Recv, Reserve, Shared, TryRecv, TrySend};
 
 /// Creates a channel that holds up to `capacity` values.
 ///
@@ -88,7 +89,6 @@ pub struct Sender<T> {
 #[must_use = "the reserved room is given back as soon as the permit is dropped"]
 pub struct SendPermit<'a, T> {
     sender: &'a Sender<T>,
-    slot: crate::sync::SemaphorePermit<'a>,
 }
 
 impl<T> SendPermit<'_, T> {
@@ -100,10 +100,17 @@ impl<T> SendPermit<'_, T> {
     /// closed channel takes no more values, so that receivers that saw it drained are never
     /// wrong).
     pub fn send(self, value: T) -> Result<(), SendError<T>> {
+        // Refused: `self` drops here and gives the room back.
         self.sender.shared.push(value).map_err(SendError)?;
         // The room now belongs to the value: the receiver that takes it frees it.
-        self.slot.forget();
+        std::mem::forget(self);
         Ok(())
+    }
+}
+
+impl<T> Drop for SendPermit<'_, T> {
+    fn drop(&mut self) {
+        self.sender.shared.release_room();
     }
 }
 
@@ -131,6 +138,12 @@ impl<T> Sender<T> {
     ///
     /// [`SendError`] with the value if the channel is or becomes closed.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
+        // One lock when there is room; else wait in line for it.
+        let value = match self.shared.try_send(value) {
+            TrySend::Sent => return Ok(()),
+            TrySend::Closed(value) => return Err(SendError(value)),
+            TrySend::Full(value) => value,
+        };
         match self.reserve().await {
             Ok(permit) => permit.send(value),
             Err(ChannelClosed) => Err(SendError(value)),
@@ -143,12 +156,10 @@ impl<T> Sender<T> {
     ///
     /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the value.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match self.try_reserve() {
-            Ok(permit) => permit
-                .send(value)
-                .map_err(|SendError(value)| TrySendError::Closed(value)),
-            Err(TryReserveError::Full) => Err(TrySendError::Full(value)),
-            Err(TryReserveError::Closed) => Err(TrySendError::Closed(value)),
+        match self.shared.try_send(value) {
+            TrySend::Sent => Ok(()),
+            TrySend::Full(value) => Err(TrySendError::Full(value)),
+            TrySend::Closed(value) => Err(TrySendError::Closed(value)),
         }
     }
 
@@ -164,13 +175,8 @@ impl<T> Sender<T> {
     ///
     /// [`ChannelClosed`] if the channel is or becomes closed.
     pub async fn reserve(&self) -> Result<SendPermit<'_, T>, ChannelClosed> {
-        let slot = self
-            .shared
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| ChannelClosed)?;
-        Ok(SendPermit { sender: self, slot })
+        Reserve::new(&self.shared).await?;
+        Ok(SendPermit { sender: self })
     }
 
     /// Holds room for one value if there is room now and no sender is waiting for room.
@@ -179,11 +185,8 @@ impl<T> Sender<T> {
     ///
     /// [`TryReserveError::Full`] or [`TryReserveError::Closed`].
     pub fn try_reserve(&self) -> Result<SendPermit<'_, T>, TryReserveError> {
-        match self.shared.slots.try_acquire() {
-            Ok(slot) => Ok(SendPermit { sender: self, slot }),
-            Err(TryAcquireError::NoPermits) => Err(TryReserveError::Full),
-            Err(TryAcquireError::Closed) => Err(TryReserveError::Closed),
-        }
+        self.shared.try_reserve()?;
+        Ok(SendPermit { sender: self })
     }
 }
 
@@ -196,13 +199,7 @@ impl<T> Receiver<T> {
     /// Cancel safe: a dropped `recv` never takes a value with it; a value assigned to it goes to
     /// the next receiver or stays queued.
     pub async fn recv(&self) -> Option<T> {
-        match self.shared.items.acquire().await {
-            Ok(item) => {
-                item.forget();
-                self.shared.pop(true)
-            }
-            Err(_closed) => self.shared.pop(false),
-        }
+        Recv::new(&self.shared).await
     }
 
     /// Receives a value if one is ready now and no receiver is waiting ahead.
@@ -211,15 +208,11 @@ impl<T> Receiver<T> {
     ///
     /// [`TryRecvError::Empty`], or [`TryRecvError::Closed`] once closed and drained.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        let value = match self.shared.items.try_acquire() {
-            Ok(item) => {
-                item.forget();
-                self.shared.pop(true)
-            }
-            Err(TryAcquireError::NoPermits) => return Err(TryRecvError::Empty),
-            Err(TryAcquireError::Closed) => self.shared.pop(false),
-        };
-        value.ok_or(TryRecvError::Closed)
+        match self.shared.try_recv() {
+            TryRecv::Value(value) => Ok(value),
+            TryRecv::Empty => Err(TryRecvError::Empty),
+            TryRecv::Closed => Err(TryRecvError::Closed),
+        }
     }
 }
 

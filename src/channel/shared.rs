@@ -1,42 +1,69 @@
-//! The state both ends share: two semaphores and the queue.
+//! The state both ends share: the queue, and two counts with their FIFO queues of waiters, all
+//! under one lock.
 //!
-//! `slots` counts free capacity and `items` counts values ready to receive, so both directions
-//! wait in the semaphore's FIFO queues and inherit its cancel safety: a `send` dropped while it
-//! waits for space holds no slot, and a `recv` dropped after a value's permit was assigned to it
-//! gives the permit back to the next receiver — the value itself never left the queue.
+//! `room` counts free capacity and `ready` counts values no receiver has been granted yet. They
+//! are the semaphore's count and waitlist ([`LockedSemaphore`]) kept beside the queue, so a send
+//! or a receive takes the lock once: a send takes room, pushes and grants a ready value (to the
+//! first waiting receiver, else to the count); a receive takes a ready value, pops and gives room
+//! back (to the first waiting sender, else to the count). Waiters are woken after the lock is
+//! released.
 //!
-//! Invariant: `items` permits never exceed the queue's length (a sender pushes, then adds the
-//! permit; a receiver takes the permit, then pops), so a receiver holding a permit finds a value,
-//! unless the channel was closed and a drainer took it (then the queue is empty for good).
+//! Invariants, while the channel is open:
+//! - room: `room` available + room granted to senders not yet used + reserved permits + queued
+//!   values = capacity;
+//! - values: `ready` available + values granted to receivers not yet taken = queued values. So a
+//!   receiver granted a value finds one, unless the channel was closed and another receiver took
+//!   it (receivers drain a closed channel without a grant), and then the queue is empty for good.
+//!
+//! Cancel safety follows from the waitlist: a waiter dropped after its grant hands it to the next
+//! waiter or back to the count — the value itself never left the queue.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
-use crate::loom::{Mutex, lock};
-use crate::sync::Semaphore;
+use crate::loom::{Mutex, MutexGuard, lock};
+use crate::sync::locked::{LockedSemaphore, WaitKey, WaitState, WakeList};
 
 pub(super) struct Shared<T> {
-    pub(super) slots: Semaphore,
-    pub(super) items: Semaphore,
-    queue: Mutex<Queue<T>>,
+    state: Mutex<State<T>>,
     pub(super) capacity: usize,
     pub(super) senders: AtomicUsize,
     pub(super) receivers: AtomicUsize,
 }
 
-struct Queue<T> {
+struct State<T> {
     values: VecDeque<T>,
     closed: bool,
+    room: LockedSemaphore,
+    ready: LockedSemaphore,
+}
+
+/// What a non-waiting send found.
+pub(super) enum TrySend<T> {
+    Sent,
+    Full(T),
+    Closed(T),
+}
+
+/// What a non-waiting receive found.
+pub(super) enum TryRecv<T> {
+    Value(T),
+    Empty,
+    /// Closed and drained.
+    Closed,
 }
 
 impl<T> Shared<T> {
     pub(super) fn new(capacity: usize) -> Self {
         Shared {
-            slots: Semaphore::new(capacity),
-            items: Semaphore::new(0),
-            queue: Mutex::new(Queue {
+            state: Mutex::new(State {
                 values: VecDeque::new(),
                 closed: false,
+                room: LockedSemaphore::new(capacity),
+                ready: LockedSemaphore::new(0),
             }),
             capacity,
             senders: AtomicUsize::new(1),
@@ -44,51 +71,107 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Enqueues `value` for a sender that holds a slot (which it then gives up to the value).
-    /// Refuses, giving the value back, if the channel closed while the slot was being acquired.
+    /// Sends `value` if there is room now and no sender waits for room: one lock.
+    pub(super) fn try_send(&self, value: T) -> TrySend<T> {
+        let mut wakers = WakeList::new();
+        let mut state = lock(&self.state);
+        if state.closed {
+            return TrySend::Closed(value);
+        }
+        if !state.room.try_take() {
+            return TrySend::Full(value);
+        }
+        state.enqueue(value, &mut wakers);
+        drop(state);
+        wakers.wake_all();
+        TrySend::Sent
+    }
+
+    /// Takes room for one value if there is some now and no sender waits for room.
+    pub(super) fn try_reserve(&self) -> Result<(), super::TryReserveError> {
+        let mut state = lock(&self.state);
+        if state.closed {
+            Err(super::TryReserveError::Closed)
+        } else if state.room.try_take() {
+            Ok(())
+        } else {
+            Err(super::TryReserveError::Full)
+        }
+    }
+
+    /// Enqueues `value` for a sender that holds room (which then belongs to the value). Refuses,
+    /// giving the value back, if the channel is closed; the room is then still the caller's.
     pub(super) fn push(&self, value: T) -> Result<(), T> {
-        let mut queue = lock(&self.queue);
-        if queue.closed {
+        let mut wakers = WakeList::new();
+        let mut state = lock(&self.state);
+        if state.closed {
             return Err(value);
         }
-        queue.values.push_back(value);
-        drop(queue);
-        self.items.add_permits(1);
+        state.enqueue(value, &mut wakers);
+        drop(state);
+        wakers.wake_all();
         Ok(())
     }
 
-    /// Dequeues for a receiver that holds an item permit (`had_permit`) or found the channel
-    /// closed. A dequeued value frees its slot.
-    pub(super) fn pop(&self, had_permit: bool) -> Option<T> {
-        let value = lock(&self.queue).values.pop_front();
-        if value.is_some() && had_permit {
-            self.slots.add_permits(1);
-        }
-        value
+    /// Gives back room a sender held and did not use.
+    pub(super) fn release_room(&self) {
+        let mut wakers = WakeList::new();
+        lock(&self.state).room.release_one(&mut wakers);
+        wakers.wake_all();
+    }
+
+    /// Receives a value if one is ready now and no receiver waits ahead: one lock.
+    pub(super) fn try_recv(&self) -> TryRecv<T> {
+        let mut wakers = WakeList::new();
+        let mut state = lock(&self.state);
+        let value = if state.closed {
+            state.values.pop_front()
+        } else if state.ready.try_take() {
+            state.dequeue(&mut wakers)
+        } else {
+            return TryRecv::Empty;
+        };
+        drop(state);
+        wakers.wake_all();
+        value.map_or(TryRecv::Closed, TryRecv::Value)
     }
 
     /// Closes both directions; values already queued stay for the receivers. Idempotent;
     /// returns whether this call closed it.
     pub(super) fn close(&self) -> bool {
-        let was_open = !std::mem::replace(&mut lock(&self.queue).closed, true);
-        self.slots.close();
-        self.items.close();
-        was_open
+        self.close_with(|_| ()).0
     }
 
-    /// Closes and drops every queued value (the last receiver is gone).
+    /// Closes and drops every queued value (the last receiver is gone). The values are dropped
+    /// after the lock is released: their `Drop` may run any code.
     pub(super) fn close_and_drain(&self) {
-        self.close();
-        let values = std::mem::take(&mut lock(&self.queue).values);
+        let (_, values) = self.close_with(|state| std::mem::take(&mut state.values));
         drop(values);
     }
 
+    /// Closes, runs `also` under the lock, and wakes every waiter (in batches, outside the lock).
+    fn close_with<R>(&self, also: impl FnOnce(&mut State<T>) -> R) -> (bool, R) {
+        let mut wakers = WakeList::new();
+        let mut state = lock(&self.state);
+        let was_open = !std::mem::replace(&mut state.closed, true);
+        let result = also(&mut state);
+        loop {
+            let done = state.room.close(&mut wakers) && state.ready.close(&mut wakers);
+            drop(state);
+            wakers.wake_all();
+            if done {
+                return (was_open, result);
+            }
+            state = lock(&self.state);
+        }
+    }
+
     pub(super) fn is_closed(&self) -> bool {
-        lock(&self.queue).closed
+        lock(&self.state).closed
     }
 
     pub(super) fn len(&self) -> usize {
-        lock(&self.queue).values.len()
+        lock(&self.state).values.len()
     }
 
     /// Counts a new handle of one side.
@@ -99,5 +182,139 @@ impl<T> Shared<T> {
     /// Uncounts a handle; true if it was the last of its side.
     pub(super) fn drop_handle(count: &AtomicUsize) -> bool {
         count.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+}
+
+impl<T> State<T> {
+    /// Queues a value whose room is already taken, and grants it to the first waiting receiver
+    /// (else counts it ready).
+    fn enqueue(&mut self, value: T, wakers: &mut WakeList) {
+        self.values.push_back(value);
+        self.ready.release_one(wakers);
+    }
+
+    /// Takes the front value for a receiver granted one, and gives its room to the first waiting
+    /// sender (else counts it free). `None` only once closed and drained.
+    fn dequeue(&mut self, wakers: &mut WakeList) -> Option<T> {
+        let value = self.values.pop_front();
+        if value.is_some() {
+            self.room.release_one(wakers);
+        }
+        value
+    }
+}
+
+/// One step of a wait on `count`: `Ready(true)` once granted, `Ready(false)` once closed,
+/// `Pending` while queued (the first step takes at once if nobody waits and there is some).
+fn poll_wait(
+    count: &mut LockedSemaphore,
+    closed: bool,
+    key: &mut Option<WaitKey>,
+    cx: &Context<'_>,
+) -> Poll<bool> {
+    let Some(queued) = *key else {
+        if closed {
+            return Poll::Ready(false);
+        }
+        if count.try_take() {
+            return Poll::Ready(true);
+        }
+        *key = Some(count.enqueue(cx.waker()));
+        return Poll::Pending;
+    };
+    match count.poll(queued, cx.waker()) {
+        WaitState::Waiting => Poll::Pending,
+        WaitState::Granted => {
+            *key = None;
+            Poll::Ready(true)
+        }
+        WaitState::Closed => {
+            *key = None;
+            Poll::Ready(false)
+        }
+    }
+}
+
+/// Leaves the queue of `count` (chosen in the locked state) for a wait dropped while queued, or
+/// granted but not yet told: what it was granted goes to the next waiter.
+fn cancel<T>(shared: &Shared<T>, key: WaitKey, count: fn(&mut State<T>) -> &mut LockedSemaphore) {
+    let mut wakers = WakeList::new();
+    let mut state = lock(&shared.state);
+    count(&mut state).cancel(key, &mut wakers);
+    drop(state);
+    wakers.wake_all();
+}
+
+/// Waits (FIFO among senders) for room for one value; resolves once the room is the caller's.
+pub(super) struct Reserve<'a, T> {
+    shared: &'a Shared<T>,
+    key: Option<WaitKey>,
+}
+
+impl<'a, T> Reserve<'a, T> {
+    pub(super) fn new(shared: &'a Shared<T>) -> Self {
+        Reserve { shared, key: None }
+    }
+}
+
+impl<T> Future for Reserve<'_, T> {
+    type Output = Result<(), super::ChannelClosed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
+        let closed = state.closed;
+        poll_wait(&mut state.room, closed, &mut this.key, cx)
+            .map(|granted| granted.then_some(()).ok_or(super::ChannelClosed))
+    }
+}
+
+impl<T> Drop for Reserve<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            cancel(self.shared, key, |state| &mut state.room);
+        }
+    }
+}
+
+/// Waits (FIFO among receivers) for a value; resolves to it, or to `None` once the channel is
+/// closed and drained.
+pub(super) struct Recv<'a, T> {
+    shared: &'a Shared<T>,
+    key: Option<WaitKey>,
+}
+
+impl<'a, T> Recv<'a, T> {
+    pub(super) fn new(shared: &'a Shared<T>) -> Self {
+        Recv { shared, key: None }
+    }
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let mut wakers = WakeList::new();
+        let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
+        let closed = state.closed;
+        let granted = std::task::ready!(poll_wait(&mut state.ready, closed, &mut this.key, cx));
+        let value = if granted {
+            state.dequeue(&mut wakers)
+        } else {
+            // Closed: drain what is left, granted to nobody in particular.
+            state.values.pop_front()
+        };
+        drop(state);
+        wakers.wake_all();
+        Poll::Ready(value)
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            cancel(self.shared, key, |state| &mut state.ready);
+        }
     }
 }

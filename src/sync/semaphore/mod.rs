@@ -1,10 +1,12 @@
 //! The fair (FIFO) async semaphore: the core that the crate's locks, limiter and pool stand on.
 //!
 //! Files: `waitlist` (the FIFO slab queue), `acquire` (the cancel-safe future), `permit`,
-//! `wake_list` (wakers woken outside the lock), `error`.
+//! `wake_list` (wakers woken outside the lock), `error`, and `locked` (the count and queue
+//! without a lock of their own, for the channel).
 
 mod acquire;
 mod error;
+pub(crate) mod locked;
 mod permit;
 mod waitlist;
 mod wake_list;

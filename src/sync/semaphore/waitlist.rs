@@ -14,14 +14,14 @@ use super::wake_list::WakeList;
 
 /// Names one waiter's slot; held only by the [`Acquire`](super::acquire::Acquire) future that queued it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct WaitKey {
+pub(crate) struct WaitKey {
     index: u32,
     generation: u32,
 }
 
 /// What a queued waiter finds when it is polled again.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum WaitState {
+pub(crate) enum WaitState {
     /// Still queued; the waker has been updated.
     Waiting,
     /// Its permits were all assigned; they now belong to the caller. The slot is freed.

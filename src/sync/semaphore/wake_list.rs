@@ -13,7 +13,7 @@
 use std::mem::ManuallyDrop;
 use std::task::Waker;
 
-pub(super) struct WakeList {
+pub(crate) struct WakeList {
     /// Slots `..len` may hold wakers; slots `len..` are always `None`.
     wakers: ManuallyDrop<[Option<Waker>; Self::CAPACITY]>,
     len: usize,
@@ -22,14 +22,14 @@ pub(super) struct WakeList {
 impl WakeList {
     pub(super) const CAPACITY: usize = 32;
 
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         WakeList {
             wakers: ManuallyDrop::new([const { None }; Self::CAPACITY]),
             len: 0,
         }
     }
 
-    pub(super) fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.len == Self::CAPACITY
     }
 
@@ -41,7 +41,7 @@ impl WakeList {
     }
 
     /// Wakes every collected waker, in the order they were pushed (FIFO), and empties the list.
-    pub(super) fn wake_all(&mut self) {
+    pub(crate) fn wake_all(&mut self) {
         for slot in &mut self.wakers[..self.len] {
             if let Some(waker) = slot.take() {
                 waker.wake();
