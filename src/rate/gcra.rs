@@ -55,21 +55,30 @@ impl Gcra {
     }
 
     /// Admits `n` unless callers are queued; never blocks. `n <= burst`. Reads the clock with
-    /// `read` after loading the word, and again after a lost compare-and-swap, so the reading is
-    /// never older than the state it is checked against (a thread descheduled between reading
-    /// the clock and loading the word would otherwise be refused with room left). Returns the
-    /// reading the answer is based on.
+    /// `read` after loading the word, and refuses only on a reading taken after the word it
+    /// checks was loaded (a thread descheduled between reading the clock and loading the word
+    /// would otherwise be refused with room left). After a lost compare-and-swap it retries with
+    /// the reading it has — an older reading only admits less, so the bound holds — and reads
+    /// the clock again only if that reading would refuse: racing admissions cost no extra clock
+    /// read. Returns the reading the answer is based on.
     pub(super) fn try_admit(&self, read: impl Fn() -> u64, n: u32) -> (Check, u64) {
         // Relaxed suffices: the word is the whole of the state; there is nothing else to publish.
         let mut word = self.word.load(Ordering::Relaxed);
+        let mut now = read();
+        // Whether `now` was read after `word` was loaded.
+        let mut fresh = true;
         loop {
-            let now = read();
             if word & QUEUED != 0 {
                 return (Check::Queued, now);
             }
             let (new_tat, fits_at) = self.cost(word, now, n);
             if fits_at > now {
-                return (Check::Denied { fits_at }, now);
+                if fresh {
+                    return (Check::Denied { fits_at }, now);
+                }
+                now = read();
+                fresh = true;
+                continue;
             }
             match self.word.compare_exchange_weak(
                 word,
@@ -78,7 +87,10 @@ impl Gcra {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => return (Check::Admitted, now),
-                Err(actual) => word = actual,
+                Err(actual) => {
+                    word = actual;
+                    fresh = false;
+                }
             }
         }
     }
@@ -123,5 +135,72 @@ impl Gcra {
         // Allowed once `new_tat - capacity_span <= now`.
         let fits_at = new_tat.saturating_sub(self.capacity_span).max(now);
         (new_tat, fits_at)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::cell::Cell;
+
+    use super::{Check, Gcra};
+
+    const SECOND: u64 = 1_000_000_000;
+
+    /// Counts the clock reads of one check: `at(i)` is the i-th reading.
+    fn counted(reads: &Cell<u32>, at: impl Fn(u32) -> u64) -> impl Fn() -> u64 {
+        move || {
+            let i = reads.get();
+            reads.set(i + 1);
+            at(i)
+        }
+    }
+
+    #[test]
+    fn a_refusal_reads_the_clock_once() {
+        let bucket = Gcra::new(SECOND, 1);
+        assert_eq!(bucket.try_admit(|| 0, 1).0, Check::Admitted);
+        let reads = Cell::new(0);
+        let (check, now) = bucket.try_admit(counted(&reads, |_| SECOND / 2), 1);
+        assert_eq!(check, Check::Denied { fits_at: SECOND });
+        assert_eq!((now, reads.get()), (SECOND / 2, 1));
+    }
+
+    /// Between this check's load and its compare-and-swap another thread admits one, at a later
+    /// reading. The reading this check holds is now older than the word: on it the bucket looks
+    /// full, on a fresh one it has room. It must read again and admit, not refuse.
+    #[test]
+    fn a_lost_race_refuses_only_on_a_fresh_reading() {
+        let bucket = Gcra::new(SECOND, 2);
+        assert_eq!(bucket.try_admit(|| 0, 1).0, Check::Admitted);
+        let reads = Cell::new(0);
+        let racing = counted(&reads, |i| {
+            if i == 0 {
+                assert_eq!(bucket.try_admit(|| SECOND, 1).0, Check::Admitted);
+                0
+            } else {
+                SECOND
+            }
+        });
+        let (check, now) = bucket.try_admit(racing, 1);
+        assert_eq!((check, now, reads.get()), (Check::Admitted, SECOND, 2));
+        // 1 s of refill, 3 admitted of burst 2: full until 2 s.
+        assert_eq!(bucket.fits_at(SECOND, 1), 2 * SECOND);
+    }
+
+    /// A race lost with room still left is retried on the same reading: no second clock read.
+    #[test]
+    fn a_lost_race_with_room_left_costs_no_clock_read() {
+        let bucket = Gcra::new(SECOND, 3);
+        let reads = Cell::new(0);
+        let racing = counted(&reads, |_| {
+            if reads.get() == 1 {
+                assert_eq!(bucket.try_admit(|| 0, 1).0, Check::Admitted);
+            }
+            0
+        });
+        let (check, _) = bucket.try_admit(racing, 1);
+        assert_eq!((check, reads.get()), (Check::Admitted, 1));
+        assert_eq!(bucket.fits_at(0, 1), 0, "one of three left");
+        assert_eq!(bucket.fits_at(0, 2), SECOND);
     }
 }
