@@ -27,6 +27,9 @@ use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard, lock};
 use crate::sync::locked::{LockedSemaphore, WaitKey, WaitState, WakeList};
 
+/// The waiter one send or receive may wake (there is at most one).
+type WakeOne = WakeList<1>;
+
 pub(super) struct Shared<T> {
     state: Mutex<State<T>>,
     pub(super) capacity: usize,
@@ -73,7 +76,7 @@ impl<T> Shared<T> {
 
     /// Sends `value` if there is room now and no sender waits for room: one lock.
     pub(super) fn try_send(&self, value: T) -> TrySend<T> {
-        let mut wakers = WakeList::new();
+        let mut wakers = WakeOne::new();
         let mut state = lock(&self.state);
         if state.closed {
             return TrySend::Closed(value);
@@ -102,7 +105,7 @@ impl<T> Shared<T> {
     /// Enqueues `value` for a sender that holds room (which then belongs to the value). Refuses,
     /// giving the value back, if the channel is closed; the room is then still the caller's.
     pub(super) fn push(&self, value: T) -> Result<(), T> {
-        let mut wakers = WakeList::new();
+        let mut wakers = WakeOne::new();
         let mut state = lock(&self.state);
         if state.closed {
             return Err(value);
@@ -115,14 +118,14 @@ impl<T> Shared<T> {
 
     /// Gives back room a sender held and did not use.
     pub(super) fn release_room(&self) {
-        let mut wakers = WakeList::new();
+        let mut wakers = WakeOne::new();
         lock(&self.state).room.release_one(&mut wakers);
         wakers.wake_all();
     }
 
     /// Receives a value if one is ready now and no receiver waits ahead: one lock.
     pub(super) fn try_recv(&self) -> TryRecv<T> {
-        let mut wakers = WakeList::new();
+        let mut wakers = WakeOne::new();
         let mut state = lock(&self.state);
         let value = if state.closed {
             state.values.pop_front()
@@ -151,7 +154,7 @@ impl<T> Shared<T> {
 
     /// Closes, runs `also` under the lock, and wakes every waiter (in batches, outside the lock).
     fn close_with<R>(&self, also: impl FnOnce(&mut State<T>) -> R) -> (bool, R) {
-        let mut wakers = WakeList::new();
+        let mut wakers: WakeList = WakeList::new();
         let mut state = lock(&self.state);
         let was_open = !std::mem::replace(&mut state.closed, true);
         let result = also(&mut state);
@@ -188,14 +191,14 @@ impl<T> Shared<T> {
 impl<T> State<T> {
     /// Queues a value whose room is already taken, and grants it to the first waiting receiver
     /// (else counts it ready).
-    fn enqueue(&mut self, value: T, wakers: &mut WakeList) {
+    fn enqueue(&mut self, value: T, wakers: &mut WakeOne) {
         self.values.push_back(value);
         self.ready.release_one(wakers);
     }
 
     /// Takes the front value for a receiver granted one, and gives its room to the first waiting
     /// sender (else counts it free). `None` only once closed and drained.
-    fn dequeue(&mut self, wakers: &mut WakeList) -> Option<T> {
+    fn dequeue(&mut self, wakers: &mut WakeOne) -> Option<T> {
         let value = self.values.pop_front();
         if value.is_some() {
             self.room.release_one(wakers);
@@ -238,7 +241,7 @@ fn poll_wait(
 /// Leaves the queue of `count` (chosen in the locked state) for a wait dropped while queued, or
 /// granted but not yet told: what it was granted goes to the next waiter.
 fn cancel<T>(shared: &Shared<T>, key: WaitKey, count: fn(&mut State<T>) -> &mut LockedSemaphore) {
-    let mut wakers = WakeList::new();
+    let mut wakers = WakeOne::new();
     let mut state = lock(&shared.state);
     count(&mut state).cancel(key, &mut wakers);
     drop(state);
@@ -295,7 +298,7 @@ impl<T> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        let mut wakers = WakeList::new();
+        let mut wakers = WakeOne::new();
         let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
         let closed = state.closed;
         let granted = std::task::ready!(poll_wait(&mut state.ready, closed, &mut this.key, cx));

@@ -53,7 +53,7 @@ impl LockedSemaphore {
 
     /// Gives one permit back: to the head of the queue (its waker goes into `wakers`, to be woken
     /// once the lock is released) or, if nobody waits, to the available count.
-    pub(crate) fn release_one(&mut self, wakers: &mut WakeList) {
+    pub(crate) fn release_one<const N: usize>(&mut self, wakers: &mut WakeList<N>) {
         debug_assert!(
             !wakers.is_full(),
             "no room in `wakers` for the waiter to wake"
@@ -63,7 +63,7 @@ impl LockedSemaphore {
 
     /// Removes a waiter whose future was dropped and passes on the permit it had been granted,
     /// if any (to the next waiter, whose waker goes into `wakers`).
-    pub(crate) fn cancel(&mut self, key: WaitKey, wakers: &mut WakeList) {
+    pub(crate) fn cancel<const N: usize>(&mut self, key: WaitKey, wakers: &mut WakeList<N>) {
         if self.waiters.cancel(key) > 0 {
             self.release_one(wakers);
         }
@@ -72,7 +72,7 @@ impl LockedSemaphore {
     /// Marks queued waiters closed, in queue order, collecting their wakers; returns whether the
     /// queue is now empty (else `wakers` filled up: wake them outside the lock and call again).
     /// Waiters already granted keep their permit.
-    pub(crate) fn close(&mut self, wakers: &mut WakeList) -> bool {
+    pub(crate) fn close<const N: usize>(&mut self, wakers: &mut WakeList<N>) -> bool {
         self.available += self.waiters.close(wakers);
         self.waiters.is_empty()
     }

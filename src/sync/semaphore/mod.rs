@@ -214,7 +214,7 @@ impl Semaphore {
         self.state.fetch_or(CLOSED, Ordering::AcqRel);
         let mut waiters = lock(&self.waiters);
         loop {
-            let mut wakers = WakeList::new();
+            let mut wakers: WakeList = WakeList::new();
             let returned = waiters.close(&mut wakers);
             self.add_available(returned, waiters.is_empty());
             if waiters.is_empty() {
@@ -420,7 +420,7 @@ impl Semaphore {
     /// waiters that were completed — outside the lock, in batches.
     fn release_locked<'a>(&'a self, mut n: usize, mut waiters: MutexGuard<'a, Waitlist>) {
         loop {
-            let mut wakers = WakeList::new();
+            let mut wakers: WakeList = WakeList::new();
             n = waiters.assign(n, &mut wakers);
             let drained = waiters.is_empty();
             if drained || n == 0 {

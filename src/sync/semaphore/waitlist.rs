@@ -129,7 +129,11 @@ impl Waitlist {
     ///
     /// Stops early, with permits possibly left, only when `wakers` is full: the caller wakes that
     /// batch outside the lock and calls again.
-    pub(super) fn assign(&mut self, mut permits: usize, wakers: &mut WakeList) -> usize {
+    pub(super) fn assign<const N: usize>(
+        &mut self,
+        mut permits: usize,
+        wakers: &mut WakeList<N>,
+    ) -> usize {
         while permits > 0 && !wakers.is_full() {
             let Some(index) = self.head else { break };
             let slot = &mut self.slots[index as usize];
@@ -151,7 +155,7 @@ impl Waitlist {
     /// Marks queued waiters closed, in queue order, collecting their wakers; returns the permits
     /// that had been assigned to them (they go back to the semaphore). Stops early when `wakers` is
     /// full; the caller wakes that batch and calls again until the queue is empty.
-    pub(super) fn close(&mut self, wakers: &mut WakeList) -> usize {
+    pub(super) fn close<const N: usize>(&mut self, wakers: &mut WakeList<N>) -> usize {
         let mut returned = 0;
         while !wakers.is_full() {
             let Some(index) = self.head else { break };

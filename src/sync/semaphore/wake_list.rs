@@ -2,7 +2,7 @@
 //!
 //! Waking under the lock would make every woken task contend for that lock at once; collecting
 //! wakers in a fixed array keeps the release path allocation-free. When more than
-//! [`WakeList::CAPACITY`] waiters become ready in one release, the caller wakes a full batch with
+//! `N` (32 in the semaphore) waiters become ready in one release, the caller wakes a full batch with
 //! the lock released and takes the lock again for the rest.
 //!
 //! Cheap when it holds one waker or none, the usual case: the array is filled with a constant
@@ -13,24 +13,25 @@
 use std::mem::ManuallyDrop;
 use std::task::Waker;
 
-pub(crate) struct WakeList {
+///
+/// `N` is the batch size: 32 for the semaphore; 1 where one operation wakes at most one waiter
+/// (a channel's send or receive), which keeps the list to one slot to fill and check.
+pub(crate) struct WakeList<const N: usize = 32> {
     /// Slots `..len` may hold wakers; slots `len..` are always `None`.
-    wakers: ManuallyDrop<[Option<Waker>; Self::CAPACITY]>,
+    wakers: ManuallyDrop<[Option<Waker>; N]>,
     len: usize,
 }
 
-impl WakeList {
-    pub(super) const CAPACITY: usize = 32;
-
+impl<const N: usize> WakeList<N> {
     pub(crate) fn new() -> Self {
         WakeList {
-            wakers: ManuallyDrop::new([const { None }; Self::CAPACITY]),
+            wakers: ManuallyDrop::new([const { None }; N]),
             len: 0,
         }
     }
 
     pub(crate) fn is_full(&self) -> bool {
-        self.len == Self::CAPACITY
+        self.len == N
     }
 
     /// Adds a waker; the caller checks [`is_full`](Self::is_full) first.
@@ -51,7 +52,7 @@ impl WakeList {
     }
 }
 
-impl Drop for WakeList {
+impl<const N: usize> Drop for WakeList<N> {
     /// Drops the wakers not woken (there are some only if a waker panicked in `wake_all`); the
     /// slots past `len` are `None`, so skipping their drop leaks nothing.
     fn drop(&mut self) {
