@@ -125,8 +125,9 @@ impl Cell {
                     0 => String::new(),
                     n => format!(" ({n} must fail)"),
                 };
+                let models = if self.models == 1 { "model" } else { "models" };
                 format!(
-                    "{} models{must_fail} @{}, {} it.",
+                    "{} {models}{must_fail} @{}, {} it.",
                     self.models,
                     bounds.join("/"),
                     human(self.iterations)
