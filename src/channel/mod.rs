@@ -47,6 +47,7 @@
 
 mod error;
 mod shared;
+mod wait;
 
 use std::fmt;
 
@@ -56,7 +57,8 @@ use crate::sync::Semaphore;
 pub use error::{
     CapacityError, ChannelClosed, SendError, TryRecvError, TryReserveError, TrySendError,
 };
-use shared::{Recv, Reserve, Shared, TryRecv, TrySend};
+use shared::{Shared, TryRecv, TrySend};
+use wait::{Recv, Reserve};
 
 /// Creates a channel that holds up to `capacity` values.
 ///

@@ -15,33 +15,31 @@
 //!   receiver granted a value finds one, unless the channel was closed and another receiver took
 //!   it (receivers drain a closed channel without a grant), and then the queue is empty for good.
 //!
-//! Cancel safety follows from the waitlist: a waiter dropped after its grant hands it to the next
-//! waiter or back to the count — the value itself never left the queue.
+//! Waiting is in `wait.rs`. Cancel safety follows from the waitlist: a waiter dropped after its
+//! grant hands it to the next waiter or back to the count — the value itself never left the queue.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
+use super::TryReserveError;
 use crate::loom::atomic::{AtomicUsize, Ordering};
-use crate::loom::{Mutex, MutexGuard, lock};
-use crate::sync::locked::{LockedSemaphore, WaitKey, WaitState, WakeList};
+use crate::loom::{Mutex, lock};
+use crate::sync::locked::{LockedSemaphore, WakeList};
 
 /// The waiter one send or receive may wake (there is at most one).
-type WakeOne = WakeList<1>;
+pub(super) type WakeOne = WakeList<1>;
 
 pub(super) struct Shared<T> {
-    state: Mutex<State<T>>,
+    pub(super) state: Mutex<State<T>>,
     pub(super) capacity: usize,
     pub(super) senders: AtomicUsize,
     pub(super) receivers: AtomicUsize,
 }
 
-struct State<T> {
-    values: VecDeque<T>,
-    closed: bool,
-    room: LockedSemaphore,
-    ready: LockedSemaphore,
+pub(super) struct State<T> {
+    pub(super) values: VecDeque<T>,
+    pub(super) closed: bool,
+    pub(super) room: LockedSemaphore,
+    pub(super) ready: LockedSemaphore,
 }
 
 /// What a non-waiting send found.
@@ -91,14 +89,14 @@ impl<T> Shared<T> {
     }
 
     /// Takes room for one value if there is some now and no sender waits for room.
-    pub(super) fn try_reserve(&self) -> Result<(), super::TryReserveError> {
+    pub(super) fn try_reserve(&self) -> Result<(), TryReserveError> {
         let mut state = lock(&self.state);
         if state.closed {
-            Err(super::TryReserveError::Closed)
+            Err(TryReserveError::Closed)
         } else if state.room.try_take() {
             Ok(())
         } else {
-            Err(super::TryReserveError::Full)
+            Err(TryReserveError::Full)
         }
     }
 
@@ -198,126 +196,11 @@ impl<T> State<T> {
 
     /// Takes the front value for a receiver granted one, and gives its room to the first waiting
     /// sender (else counts it free). `None` only once closed and drained.
-    fn dequeue(&mut self, wakers: &mut WakeOne) -> Option<T> {
+    pub(super) fn dequeue(&mut self, wakers: &mut WakeOne) -> Option<T> {
         let value = self.values.pop_front();
         if value.is_some() {
             self.room.release_one(wakers);
         }
         value
-    }
-}
-
-/// One step of a wait on `count`: `Ready(true)` once granted, `Ready(false)` once closed,
-/// `Pending` while queued (the first step takes at once if nobody waits and there is some).
-fn poll_wait(
-    count: &mut LockedSemaphore,
-    closed: bool,
-    key: &mut Option<WaitKey>,
-    cx: &Context<'_>,
-) -> Poll<bool> {
-    let Some(queued) = *key else {
-        if closed {
-            return Poll::Ready(false);
-        }
-        if count.try_take() {
-            return Poll::Ready(true);
-        }
-        *key = Some(count.enqueue(cx.waker()));
-        return Poll::Pending;
-    };
-    match count.poll(queued, cx.waker()) {
-        WaitState::Waiting => Poll::Pending,
-        WaitState::Granted => {
-            *key = None;
-            Poll::Ready(true)
-        }
-        WaitState::Closed => {
-            *key = None;
-            Poll::Ready(false)
-        }
-    }
-}
-
-/// Leaves the queue of `count` (chosen in the locked state) for a wait dropped while queued, or
-/// granted but not yet told: what it was granted goes to the next waiter.
-fn cancel<T>(shared: &Shared<T>, key: WaitKey, count: fn(&mut State<T>) -> &mut LockedSemaphore) {
-    let mut wakers = WakeOne::new();
-    let mut state = lock(&shared.state);
-    count(&mut state).cancel(key, &mut wakers);
-    drop(state);
-    wakers.wake_all();
-}
-
-/// Waits (FIFO among senders) for room for one value; resolves once the room is the caller's.
-pub(super) struct Reserve<'a, T> {
-    shared: &'a Shared<T>,
-    key: Option<WaitKey>,
-}
-
-impl<'a, T> Reserve<'a, T> {
-    pub(super) fn new(shared: &'a Shared<T>) -> Self {
-        Reserve { shared, key: None }
-    }
-}
-
-impl<T> Future for Reserve<'_, T> {
-    type Output = Result<(), super::ChannelClosed>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
-        let closed = state.closed;
-        poll_wait(&mut state.room, closed, &mut this.key, cx)
-            .map(|granted| granted.then_some(()).ok_or(super::ChannelClosed))
-    }
-}
-
-impl<T> Drop for Reserve<'_, T> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            cancel(self.shared, key, |state| &mut state.room);
-        }
-    }
-}
-
-/// Waits (FIFO among receivers) for a value; resolves to it, or to `None` once the channel is
-/// closed and drained.
-pub(super) struct Recv<'a, T> {
-    shared: &'a Shared<T>,
-    key: Option<WaitKey>,
-}
-
-impl<'a, T> Recv<'a, T> {
-    pub(super) fn new(shared: &'a Shared<T>) -> Self {
-        Recv { shared, key: None }
-    }
-}
-
-impl<T> Future for Recv<'_, T> {
-    type Output = Option<T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = self.get_mut();
-        let mut wakers = WakeOne::new();
-        let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
-        let closed = state.closed;
-        let granted = std::task::ready!(poll_wait(&mut state.ready, closed, &mut this.key, cx));
-        let value = if granted {
-            state.dequeue(&mut wakers)
-        } else {
-            // Closed: drain what is left, granted to nobody in particular.
-            state.values.pop_front()
-        };
-        drop(state);
-        wakers.wake_all();
-        Poll::Ready(value)
-    }
-}
-
-impl<T> Drop for Recv<'_, T> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            cancel(self.shared, key, |state| &mut state.ready);
-        }
     }
 }
