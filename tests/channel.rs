@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_patterns::channel::{self, CapacityError, TryRecvError, TrySendError};
+use async_patterns::channel::{
+    self, CapacityError, ChannelClosed, SendError, TryRecvError, TryReserveError, TrySendError,
+};
+use async_patterns::sync::Semaphore;
 use tokio_test::task::spawn;
 use tokio_test::{assert_pending, assert_ready, assert_ready_eq};
 
@@ -18,6 +21,13 @@ fn zero_capacity_is_a_typed_error() {
         CapacityError::TooLarge
     );
     assert!(!CapacityError::Zero.to_string().is_empty());
+    // The largest capacity is accepted (nothing is allocated up front), one more is not.
+    let (tx, _rx) = channel::bounded::<u8>(Semaphore::MAX_PERMITS).unwrap();
+    assert_eq!(tx.capacity(), Semaphore::MAX_PERMITS);
+    assert_eq!(
+        channel::bounded::<u8>(Semaphore::MAX_PERMITS + 1).unwrap_err(),
+        CapacityError::TooLarge
+    );
 }
 
 #[test]
@@ -228,6 +238,12 @@ fn errors_say_what_went_wrong() {
         TryRecvError::Closed.to_string(),
         "receiving on a closed and empty channel"
     );
+    assert!(TrySendError::Full(()).is_full());
+    assert!(!TrySendError::Closed(()).is_full());
+    assert_eq!(SendError(()).to_string(), "sending on a closed channel");
+    assert_eq!(ChannelClosed.to_string(), "the channel is closed");
+    assert_eq!(TryReserveError::Full.to_string(), "no room in the channel");
+    assert_eq!(TryReserveError::Closed.to_string(), "the channel is closed");
 }
 
 async fn many_producers_and_consumers_lose_nothing() {

@@ -73,7 +73,9 @@ impl LockedSemaphore {
     /// queue is now empty (else `wakers` filled up: wake them outside the lock and call again).
     /// Waiters already granted keep their permit.
     pub(crate) fn close<const N: usize>(&mut self, wakers: &mut WakeList<N>) -> bool {
-        self.available += self.waiters.close(wakers);
+        let returned = self.waiters.close(wakers);
+        // Only a waiter for more than one permit is ever granted part of its request.
+        debug_assert_eq!(returned, 0, "a one-permit waiter held a partial grant");
         self.waiters.is_empty()
     }
 }
