@@ -147,9 +147,8 @@ impl<T: ?Sized> Mutex<T> {
     /// Cancel safe: if the future is dropped, even after the lock was handed to it, the lock passes
     /// to the next waiter. A new `lock()` call queues at the back.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
-        match self.semaphore.acquire().await {
-            Ok(permit) => permit.forget(),
-            Err(_) => unreachable!("a Mutex never closes its semaphore"),
+        if self.semaphore.acquire_unwrapped(1).await.is_err() {
+            unreachable!("a Mutex never closes its semaphore");
         }
         MutexGuard { lock: self }
     }
@@ -175,9 +174,8 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// As [`lock`](Self::lock).
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        match self.semaphore.acquire().await {
-            Ok(permit) => permit.forget(),
-            Err(_) => unreachable!("a Mutex never closes its semaphore"),
+        if self.semaphore.acquire_unwrapped(1).await.is_err() {
+            unreachable!("a Mutex never closes its semaphore");
         }
         OwnedMutexGuard { lock: self }
     }

@@ -5,7 +5,7 @@ mod guards;
 use std::fmt;
 
 use super::TryLockError;
-use super::semaphore::Semaphore;
+use super::semaphore::{Acquire, Semaphore};
 use crate::loom::{ReceiverArc as Arc, UnsafeCell};
 
 pub use guards::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLockReadGuard, RwLockWriteGuard};
@@ -130,7 +130,9 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// Cancel safe: dropping the future gives back anything assigned to it.
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.acquire(1).await;
+        self.acquire(1)
+            .await
+            .unwrap_or_else(|_| unreachable!("a RwLock never closes its semaphore"));
         RwLockReadGuard::new(self)
     }
 
@@ -141,7 +143,9 @@ impl<T: ?Sized> RwLock<T> {
     /// Cancel safe: a dropped `write()` gives back the reader permits it had collected, so the
     /// readers queued behind it get in at once.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.acquire(self.max_readers).await;
+        self.acquire(self.max_readers)
+            .await
+            .unwrap_or_else(|_| unreachable!("a RwLock never closes its semaphore"));
         RwLockWriteGuard::new(self)
     }
 
@@ -167,13 +171,17 @@ impl<T: ?Sized> RwLock<T> {
 
     /// [`read`](Self::read) for an `Arc<RwLock<T>>`: the guard owns a clone of the `Arc`.
     pub async fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
-        self.acquire(1).await;
+        self.acquire(1)
+            .await
+            .unwrap_or_else(|_| unreachable!("a RwLock never closes its semaphore"));
         OwnedRwLockReadGuard::new(self)
     }
 
     /// [`write`](Self::write) for an `Arc<RwLock<T>>`: the guard owns a clone of the `Arc`.
     pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
-        self.acquire(self.max_readers).await;
+        self.acquire(self.max_readers)
+            .await
+            .unwrap_or_else(|_| unreachable!("a RwLock never closes its semaphore"));
         OwnedRwLockWriteGuard::new(self)
     }
 
@@ -205,11 +213,10 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Waits for `permits` permits and keeps them (the guard gives them back).
-    async fn acquire(&self, permits: u32) {
-        match self.semaphore.acquire_many(permits).await {
-            Ok(permit) => permit.forget(),
-            Err(_) => unreachable!("a RwLock never closes its semaphore"),
-        }
+    /// The semaphore's own future for `permits`, which the caller keeps (its guard gives them
+    /// back). Awaited directly by `read`/`write`: no `async fn` layer in between to poll.
+    fn acquire(&self, permits: u32) -> Acquire<'_> {
+        self.semaphore.acquire_unwrapped(permits)
     }
 
     fn try_take(&self, permits: u32) -> Result<(), TryLockError> {

@@ -16,7 +16,7 @@ use crate::loom::lock;
 /// a partial assignment at the head of the queue, or a full grant it never observed — and passes
 /// them straight on to the next waiters, so no permit and no wakeup is lost.
 #[derive(Debug)]
-pub(super) struct Acquire<'a> {
+pub(crate) struct Acquire<'a> {
     semaphore: &'a Semaphore,
     needed: usize,
     /// `Some` while queued.
