@@ -914,10 +914,22 @@ async fn a_spawned_bounded_map_reports_results_owed_and_termination() {
     assert!(map.is_terminated());
 }
 
-#[test]
-fn task_errors_say_what_happened() {
+#[tokio::test]
+async fn task_errors_say_what_happened() {
+    use std::error::Error as _;
     assert_eq!(
         TaskError::Cancelled.to_string(),
         "the task was cancelled before it finished"
     );
+    assert!(TaskError::Cancelled.source().is_none());
+    quiet_deliberate_panics();
+    let limiter = ConcurrencyLimiter::new(1).unwrap();
+    let mut map = limiter.spawn_bounded_map([7], |_| async { panic!("deliberate panic: boom") });
+    let (_, result): (u32, Result<(), TaskError>) = map.next().await.unwrap();
+    let error = result.unwrap_err();
+    let panicked = error.as_panicked().expect("a panicked task");
+    assert_eq!(panicked.message(), Some("deliberate panic: boom"));
+    // The panic is the error's cause, for error reporters that walk `source()`.
+    let source = error.source().expect("a panic has a source");
+    assert_eq!(source.to_string(), panicked.to_string());
 }

@@ -67,6 +67,7 @@ pub const GROUPS: &[Group] = &[
             "rwlock",
             "rwlock_model",
             "drop_in",
+            "allocations",
         ],
         lib: false,
         loom: &["semaphore::", "mutex::", "rwlock::"],
@@ -88,7 +89,7 @@ pub const GROUPS: &[Group] = &[
     Group {
         name: "channel",
         files: &["src/channel/**"],
-        tests: &["channel", "channel_model"],
+        tests: &["channel", "channel_model", "allocations"],
         lib: false,
         loom: &["channel::"],
     },

@@ -1,0 +1,122 @@
+#![cfg(not(loom))]
+//! Steady state allocates nothing: once the semaphore's waitlist has grown to the most waiters
+//! it has held, queueing reuses its slots; once the channel's queue has grown to its capacity, a
+//! send and a receive allocate nothing, waiting included.
+//!
+//! Counted, not timed: a global allocator counts the allocations of the current thread (each test
+//! runs its runtime on its own thread, so tests running in parallel do not count each other's).
+//! The speed side of the same claims is in `benches/allocs.rs`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use async_patterns::channel;
+use async_patterns::sync::Semaphore;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the allocator also runs while thread-locals are torn down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments unchanged;
+// counting touches only a thread-local `Cell` (const-initialised, so it never allocates itself).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// Runs `f` on a current-thread runtime on this thread.
+fn on_this_thread<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Takes the one permit `rounds` times, holding it across a yield so that the other caller
+/// queues for it every round.
+async fn contend(semaphore: &Semaphore, rounds: usize) {
+    for _ in 0..rounds {
+        let permit = semaphore.acquire().await.unwrap();
+        tokio::task::yield_now().await;
+        drop(permit);
+    }
+}
+
+#[test]
+fn queueing_on_a_semaphore_reuses_the_waitlist_slots() {
+    on_this_thread(async {
+        let semaphore = Semaphore::new(1);
+        // Warm-up: the waitlist's slab grows to the two waiters it ever holds.
+        tokio::join!(contend(&semaphore, 100), contend(&semaphore, 100));
+        let before = allocations();
+        tokio::join!(contend(&semaphore, 1000), contend(&semaphore, 1000));
+        assert_eq!(
+            allocations() - before,
+            0,
+            "2000 queued acquires allocated: the waitlist does not reuse its slots"
+        );
+    });
+}
+
+async fn produce(tx: &channel::Sender<u64>, n: u64) {
+    for i in 0..n {
+        tx.send(i).await.unwrap();
+    }
+}
+
+async fn consume(rx: &channel::Receiver<u64>, n: u64) {
+    for i in 0..n {
+        assert_eq!(rx.recv().await, Some(i));
+    }
+}
+
+#[test]
+fn a_channel_in_steady_state_allocates_nothing_waiting_included() {
+    on_this_thread(async {
+        // Capacity 4 and 1000 values: the producer waits for room and the consumer for values
+        // again and again.
+        let (tx, rx) = channel::bounded(4).unwrap();
+        tokio::join!(produce(&tx, 100), consume(&rx, 100));
+        let before = allocations();
+        tokio::join!(produce(&tx, 1000), consume(&rx, 1000));
+        assert_eq!(
+            allocations() - before,
+            0,
+            "1000 sends and receives allocated"
+        );
+    });
+}
