@@ -570,9 +570,51 @@ async fn running_close_and_a_refused_submission_report_what_happened() {
         refused.to_string(),
         "the worker pool is shut down; the job was not accepted"
     );
+    let refused = pool.try_submit(async {}).unwrap_err();
+    assert!(!refused.is_full());
+    assert_eq!(
+        refused.to_string(),
+        "the worker pool is shut down; the job was not accepted"
+    );
     finish_tx.send(()).unwrap();
     handle.await.unwrap();
     assert_eq!(pool.running(), 0);
+    // Refused jobs were never accepted: the report counts the one job that ran, and nothing was
+    // cancelled on their account.
+    let report = pool.shutdown().await;
+    assert_eq!((report.accepted, report.completed), (1, 1));
+    assert!(report.cancelled.is_empty(), "{report:?}");
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_a_try_submit_and_says_so() {
+    let pool = WorkerPool::builder()
+        .workers(1)
+        .queue_capacity(1)
+        .build()
+        .unwrap();
+    let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let running = pool
+        .try_submit(async move {
+            started_tx.send(()).unwrap();
+            finish_rx.await.unwrap();
+        })
+        .unwrap();
+    started_rx.await.unwrap();
+    let queued = pool.try_submit(async {}).unwrap();
+    let refused = pool.try_submit(async {}).unwrap_err();
+    assert!(refused.is_full());
+    assert_eq!(
+        refused.to_string(),
+        "the worker pool's queue is full; the job was not accepted"
+    );
+    finish_tx.send(()).unwrap();
+    running.await.unwrap();
+    queued.await.unwrap();
+    let report = pool.shutdown().await;
+    assert_eq!((report.accepted, report.completed), (2, 2));
+    assert!(report.cancelled.is_empty(), "{report:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -433,6 +433,57 @@ fn a_dropped_manual_sleep_unregisters_itself() {
     assert!(format!("{clock:?}").ends_with("sleepers: 0 }"), "{clock:?}");
 }
 
+/// A manual sleep polled again with another waker (its task moved, or a `select!` re-polled it)
+/// wakes that new waker when the clock reaches its deadline, not the old one.
+#[test]
+fn a_manual_sleep_wakes_the_waker_it_was_last_polled_with() {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (first, second) = (
+        Arc::new(Count(AtomicUsize::new(0))),
+        Arc::new(Count(AtomicUsize::new(0))),
+    );
+    let clock = ManualClock::new();
+    let mut sleep = Box::pin(clock.sleep_until(clock.now() + SECOND));
+    let waker = Waker::from(Arc::clone(&first));
+    assert!(
+        sleep
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    let waker = Waker::from(Arc::clone(&second));
+    assert!(
+        sleep
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    clock.advance(SECOND);
+    assert_eq!(
+        (
+            first.0.load(Ordering::SeqCst),
+            second.0.load(Ordering::SeqCst)
+        ),
+        (0, 1),
+        "the deadline woke the stale waker"
+    );
+    assert!(
+        sleep
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_ready()
+    );
+}
+
 #[test]
 fn the_window_checker_counts_half_open_windows() {
     let t0 = Instant::now();
