@@ -385,3 +385,20 @@ async fn the_guide_fetch_returns_ok_long_after_its_timeout_and_ours_does_not() {
     );
     assert_eq!(started.elapsed(), Duration::from_secs(5));
 }
+
+/// Connections left over from a burst are kept for reuse up to a bound (32), and the rest closed.
+#[tokio::test]
+async fn at_most_32_idle_connections_are_kept_after_a_burst() {
+    let server = TestServer::new(Response::ok("x").delay_headers(Duration::from_millis(500)));
+    let base = serve(&server).await;
+    let client = client(1);
+    let calls = (0..40).map(|_| client.get_bytes(&base, Duration::from_secs(10)));
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(
+        server.connections_accepted(),
+        40,
+        "40 calls at once: a connection each"
+    );
+    assert_eq!(client.idle_connections(), 32);
+}

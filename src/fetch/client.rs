@@ -261,7 +261,8 @@ impl<C: Connect, K: Clock> Client<C, K> {
         drop(idle);
     }
 
-    /// Idle connections kept for reuse now.
+    /// Idle connections kept for reuse now: at most 32 (a connection finished when 32 are idle
+    /// is closed).
     #[must_use]
     pub fn idle_connections(&self) -> usize {
         lock(&self.inner.idle).len()
