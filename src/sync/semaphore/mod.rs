@@ -279,6 +279,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`TryAcquireError::Closed`] or [`TryAcquireError::NoPermits`].
+    #[inline]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_many(1)
     }
@@ -289,6 +290,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`TryAcquireError::Closed`] or [`TryAcquireError::NoPermits`].
+    #[inline]
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         let n = n as usize;
         self.try_take(n)?;
@@ -344,6 +346,7 @@ impl Semaphore {
     }
 
     /// Lock-free attempt: takes `n` permits if nobody is queued and enough are available.
+    #[inline]
     fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         let mut current = self.state.load(Ordering::Acquire);
         loop {
