@@ -77,7 +77,7 @@ async fn contend(semaphore: &Semaphore, rounds: usize) {
 }
 
 #[test]
-fn queueing_on_a_semaphore_reuses_the_waitlist_slots() {
+fn semaphore_queueing_reuses_the_waitlist_slots() {
     on_this_thread(async {
         let semaphore = Semaphore::new(1);
         // Warm-up: the waitlist's slab grows to the two waiters it ever holds.
@@ -105,7 +105,7 @@ async fn consume(rx: &channel::Receiver<u64>, n: u64) {
 }
 
 #[test]
-fn a_channel_in_steady_state_allocates_nothing_waiting_included() {
+fn channel_in_steady_state_allocates_nothing_waiting_included() {
     on_this_thread(async {
         // Capacity 4 and 1000 values: the producer waits for room and the consumer for values
         // again and again.
