@@ -97,8 +97,10 @@ fn send_recv_close_race_loses_no_value() {
 
 /// As above, with the channel full, so that the send waits for the space main's `recv` frees —
 /// and may be refused by the close while it waits, or after it was given the slot but before it
-/// enqueued. (Main then takes the rest with `try_recv`: the blocking receive until `None` is the
-/// model above, and this one stays within the time budget.)
+/// enqueued. Main drains the channel with `try_recv` once the close is done but before the send
+/// has surely ended: a send granted before the close and resumed after it must be refused, or a
+/// receiver that saw the channel closed and drained would be wrong. (`try_recv`, not the blocking
+/// receive until `None`: that is the model above, and this one stays within the time budget.)
 #[test]
 fn waiting_send_recv_close_race_loses_no_value() {
     model(|| {
@@ -111,14 +113,21 @@ fn waiting_send_recv_close_race_loses_no_value() {
         });
 
         let mut received = vec![block_on(rx.recv()).expect("0 was queued before the close")];
-        let sent = sender.join().unwrap();
+        // Drain the closed channel while the sender may still be between its grant and its
+        // enqueue: once a receiver has seen it closed and drained, no send may succeed.
         closer.join().unwrap();
         while let Ok(value) = rx.try_recv() {
             received.push(value);
         }
+        let sent = sender.join().unwrap();
 
         match sent {
-            Ok(()) => assert_eq!(received, [0, 1], "a sent value was lost or reordered"),
+            Ok(()) => assert_eq!(
+                received,
+                [0, 1],
+                "a sent value was lost or reordered, or accepted after the channel was seen closed \
+                 and drained"
+            ),
             Err(refused) => {
                 assert_eq!(refused, 1, "a refused send got another value back");
                 assert_eq!(received, [0], "a refused value was received");

@@ -189,7 +189,7 @@ impl<T> Shared<T> {
 impl<T> State<T> {
     /// Queues a value whose room is already taken, and grants it to the first waiting receiver
     /// (else counts it ready).
-    fn enqueue(&mut self, value: T, wakers: &mut WakeOne) {
+    pub(super) fn enqueue(&mut self, value: T, wakers: &mut WakeOne) {
         self.values.push_back(value);
         self.ready.release_one(wakers);
     }

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::ChannelClosed;
 use super::shared::{Shared, State, WakeOne};
+use super::{ChannelClosed, SendError};
 use crate::loom::{MutexGuard, lock};
 use crate::sync::locked::{LockedSemaphore, WaitKey, WaitState};
 
@@ -78,6 +78,67 @@ impl<T> Future for Reserve<'_, T> {
 }
 
 impl<T> Drop for Reserve<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            cancel(self.shared, key, |state| &mut state.room);
+        }
+    }
+}
+
+/// Sends one value, waiting (FIFO among senders) for room: the value is queued under the same
+/// lock that takes the room, so a send takes the lock once when there is room and twice when it
+/// waits (to queue itself, and once woken with its grant), never more.
+pub(super) struct SendValue<'a, T> {
+    shared: &'a Shared<T>,
+    value: Option<T>,
+    key: Option<WaitKey>,
+}
+
+impl<'a, T> SendValue<'a, T> {
+    pub(super) fn new(shared: &'a Shared<T>, value: T) -> Self {
+        SendValue {
+            shared,
+            value: Some(value),
+            key: None,
+        }
+    }
+}
+
+// Nothing in it is pinned: the value is moved out by value, never borrowed across a poll.
+impl<T> Unpin for SendValue<'_, T> {}
+
+impl<T> Future for SendValue<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let mut wakers = WakeOne::new();
+        let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
+        let closed = state.closed;
+        let granted = std::task::ready!(poll_wait(&mut state.room, closed, &mut this.key, cx));
+        let value = this
+            .value
+            .take()
+            .expect("SendValue polled after it completed");
+        if !granted {
+            return Poll::Ready(Err(SendError(value)));
+        }
+        if state.closed {
+            // Granted before the close, woken after it: a closed channel takes no more values
+            // (receivers that saw it drained must never be wrong), so the room goes back.
+            state.room.release_one(&mut wakers);
+            drop(state);
+            wakers.wake_all();
+            return Poll::Ready(Err(SendError(value)));
+        }
+        state.enqueue(value, &mut wakers);
+        drop(state);
+        wakers.wake_all();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T> Drop for SendValue<'_, T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             cancel(self.shared, key, |state| &mut state.room);
