@@ -61,6 +61,7 @@ impl Gcra {
     /// the reading it has — an older reading only admits less, so the bound holds — and reads
     /// the clock again only if that reading would refuse: racing admissions cost no extra clock
     /// read. Returns the reading the answer is based on.
+    #[inline]
     pub(super) fn try_admit(&self, read: impl Fn() -> u64, n: u32) -> (Check, u64) {
         // Relaxed suffices: the word is the whole of the state; there is nothing else to publish.
         let mut word = self.word.load(Ordering::Relaxed);

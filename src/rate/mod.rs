@@ -164,6 +164,7 @@ impl<C: Clock> RateLimiter<C> {
     /// # Errors
     ///
     /// [`TryAcquireError::RateLimited`] with the time to wait.
+    #[inline]
     pub fn try_acquire(&self) -> Result<(), TryAcquireError> {
         self.try_acquire_many(1)
     }
@@ -178,6 +179,7 @@ impl<C: Clock> RateLimiter<C> {
     /// [`TryAcquireError::RateLimited`] with the time to wait (a lower bound while callers are
     /// queued in `acquire`: they go first), or [`TryAcquireError::ExceedsCapacity`] if `n` is more
     /// than the quota ever admits at once.
+    #[inline]
     pub fn try_acquire_many(&self, n: u32) -> Result<(), TryAcquireError> {
         self.check_capacity(n)?;
         if let Some(gcra) = &self.gcra {
@@ -191,6 +193,13 @@ impl<C: Clock> RateLimiter<C> {
                 (Check::Queued, _) => {}
             }
         }
+        self.try_acquire_locked(n)
+    }
+
+    /// The check under the state lock: a sliding window, or a token bucket with callers queued.
+    /// Kept out of line so that the lock-free check above stays small enough to inline.
+    #[inline(never)]
+    fn try_acquire_locked(&self, n: u32) -> Result<(), TryAcquireError> {
         let mut state = lock(&self.state);
         let now = self.clock.now();
         let fits_at = if state.waiting > 0 {
@@ -263,12 +272,20 @@ impl<C: Clock> RateLimiter<C> {
 
     /// Admits `n` at once if nobody is queued and they fit (returns `None`), or counts the caller
     /// as waiting (from here until it is admitted or dropped).
+    #[inline]
     fn admit_or_enqueue(&self, n: u32) -> Option<Queued<'_, C>> {
         if let Some(gcra) = &self.gcra {
             if gcra.try_admit(|| self.read_nanos(), n).0 == Check::Admitted {
                 return None;
             }
         }
+        self.admit_or_enqueue_locked(n)
+    }
+
+    /// [`admit_or_enqueue`](Self::admit_or_enqueue) under the state lock; out of line, as
+    /// [`try_acquire_locked`](Self::try_acquire_locked).
+    #[inline(never)]
+    fn admit_or_enqueue_locked(&self, n: u32) -> Option<Queued<'_, C>> {
         let mut state = lock(&self.state);
         if state.waiting == 0 {
             let now = self.clock.now();
