@@ -1,5 +1,5 @@
 //! `cargo xtask miri`: the tests that reach `unsafe` code (the lock guards, the semaphore's
-//! permits) under Miri, on the nightly toolchain.
+//! permits, its batch of wakers) under Miri, on the nightly toolchain.
 
 use std::process::{Command, ExitCode};
 
@@ -11,6 +11,7 @@ USAGE:
 
 Installs the miri component of the nightly toolchain if it is missing
 (`rustup +nightly component add miri`), then runs
+    cargo +nightly miri test --lib -- sync::semaphore::wake_list
     cargo +nightly miri test --test mutex --test rwlock --test semaphore [-- <libtest args>]
 MIRIFLAGS is passed through (e.g. MIRIFLAGS=-Zmiri-disable-isolation).
 ";
@@ -53,10 +54,28 @@ pub fn run(extra: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let args = args(extra);
+    let unit = cargo(&lib_args());
+    if unit != ExitCode::SUCCESS {
+        return unit;
+    }
+    cargo(&args(extra))
+}
+
+/// The library's own unit tests that reach `unsafe` (the semaphore's batch of wakers).
+pub fn lib_args() -> Vec<String> {
+    ["+nightly", "miri", "test", "--lib", "--", LIB_FILTER]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The unit tests `lib_args` selects.
+pub const LIB_FILTER: &str = "sync::semaphore::wake_list";
+
+/// Runs one Miri `cargo` command from the workspace root.
+fn cargo(args: &[String]) -> ExitCode {
     println!("==> cargo {}", args.join(" "));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    match Command::new("cargo").args(&args).current_dir(root).status() {
+    match Command::new("cargo").args(args).current_dir(root).status() {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => {
             eprintln!(
@@ -83,6 +102,10 @@ mod tests {
         assert_eq!(
             super::args(&["fifo".to_owned()]).join(" "),
             "+nightly miri test --test mutex --test rwlock --test semaphore -- fifo"
+        );
+        assert_eq!(
+            super::lib_args().join(" "),
+            "+nightly miri test --lib -- sync::semaphore::wake_list"
         );
     }
 }
