@@ -17,6 +17,20 @@ pub(crate) use std_impl::*;
 /// still sees every atomic and lock behind it.
 pub(crate) use std::sync::Arc as ReceiverArc;
 
+/// An `Arc` of `value` seen as an unsized type `U` (a trait object), in both builds: `coerce` is
+/// the unsizing cast on std's `Arc` (`|arc| arc as std::sync::Arc<dyn Trait>`). Loom's `Arc`
+/// cannot be cast itself (that needs the unstable `CoerceUnsized`), so under loom the cast is made
+/// on a std `Arc` that loom then adopts.
+pub(crate) fn arc_dyn<T, U: ?Sized>(
+    value: T,
+    coerce: impl FnOnce(std::sync::Arc<T>) -> std::sync::Arc<U>,
+) -> Arc<U> {
+    let arc = coerce(std::sync::Arc::new(value));
+    #[cfg(loom)]
+    let arc = loom::sync::Arc::from_std(arc);
+    arc
+}
+
 /// Locks `mutex`, ignoring poisoning.
 ///
 /// The crate never panics while it holds one of its internal locks (they guard plain bookkeeping),

@@ -1,7 +1,8 @@
 #![cfg(not(loom))]
 //! Steady state allocates nothing: once the semaphore's waitlist has grown to the most waiters
 //! it has held, queueing reuses its slots; once the channel's queue has grown to its capacity, a
-//! send and a receive allocate nothing, waiting included.
+//! send and a receive allocate nothing, waiting included. A worker pool's job costs one
+//! allocation (its cell: the future and its outcome slot together), as a `tokio::spawn` does.
 //!
 //! Counted, not timed: a global allocator counts the allocations of the current thread (each test
 //! runs its runtime on its own thread, so tests running in parallel do not count each other's).
@@ -11,6 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use async_patterns::channel;
+use async_patterns::pool::WorkerPool;
 use async_patterns::sync::Semaphore;
 
 struct Counting;
@@ -118,5 +120,42 @@ fn channel_in_steady_state_allocates_nothing_waiting_included() {
             0,
             "1000 sends and receives allocated"
         );
+    });
+}
+
+/// Submits `jobs` trivial jobs in batches of 8 and awaits each batch's handles.
+async fn run_jobs(
+    pool: &WorkerPool,
+    handles: &mut Vec<async_patterns::pool::JobHandle<u64>>,
+    jobs: u64,
+) {
+    for batch in 0..jobs / 8 {
+        for i in 0..8 {
+            handles.push(pool.submit(async move { batch * 8 + i }).await.unwrap());
+        }
+        for (i, handle) in handles.drain(..).enumerate() {
+            assert_eq!(handle.await, Ok(batch * 8 + i as u64));
+        }
+    }
+}
+
+#[test]
+fn pool_allocates_one_cell_per_job() {
+    on_this_thread(async {
+        let pool = WorkerPool::builder()
+            .workers(2)
+            .queue_capacity(16)
+            .build()
+            .unwrap();
+        let mut handles = Vec::with_capacity(8);
+        run_jobs(&pool, &mut handles, 80).await;
+        let before = allocations();
+        run_jobs(&pool, &mut handles, 1000).await;
+        let per_job = (allocations() - before) as f64 / 1000.0;
+        assert!(
+            per_job <= 1.0,
+            "{per_job} allocations per job: more than the job's one cell"
+        );
+        pool.shutdown().await;
     });
 }

@@ -414,11 +414,15 @@ async fn shutdown_within_aborts_running_cancels_queued_and_reports_which() {
         .build()
         .unwrap();
     let mut handles = Vec::new();
+    // Every job's future holds a clone: once each is dropped, only this one is left.
+    let held = Arc::new(());
     for i in 0..6u64 {
         // Jobs 0 and 1 are quick; 2 and 3 run past the deadline; 4 and 5 never start.
         let length = if i < 2 { 10 } else { 1_000 };
+        let held = Arc::clone(&held);
         handles.push(
             pool.submit(async move {
+                let _held = held;
                 tokio::time::sleep(Duration::from_millis(length)).await;
                 i
             })
@@ -427,6 +431,11 @@ async fn shutdown_within_aborts_running_cancels_queued_and_reports_which() {
         );
     }
     let report = pool.shutdown_within(Duration::from_millis(500)).await;
+    assert_eq!(
+        Arc::strong_count(&held),
+        1,
+        "an aborted or cancelled job's future outlived the shutdown (its handle is still held)"
+    );
     assert_eq!(report.completed, 2);
     assert_eq!(report.aborted, [2, 3]);
     assert_eq!(report.cancelled, [4, 5]);
@@ -450,6 +459,35 @@ async fn shutdown_within_aborts_running_cancels_queued_and_reports_which() {
         report.accepted,
         report.completed + report.panicked + report.cancelled.len() + report.aborted.len()
     );
+}
+
+/// A future that is ready at once and keeps its `Arc` until it is dropped.
+struct ReadyHolding(#[expect(dead_code, reason = "held only to be dropped")] Arc<()>);
+
+impl std::future::Future for ReadyHolding {
+    type Output = u32;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<u32> {
+        std::task::Poll::Ready(7)
+    }
+}
+
+#[tokio::test]
+async fn a_finished_job_drops_its_future_while_its_handle_is_still_held() {
+    let pool = WorkerPool::builder().workers(1).build().unwrap();
+    let held = Arc::new(());
+    let mut handle = pool.submit(ReadyHolding(Arc::clone(&held))).await.unwrap();
+    assert_eq!((&mut handle).await, Ok(7));
+    assert_eq!(
+        Arc::strong_count(&held),
+        1,
+        "the job's future lives on with its handle (whatever it holds stays held)"
+    );
+    drop(handle);
+    pool.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]

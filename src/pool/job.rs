@@ -1,137 +1,308 @@
-//! Jobs as the queue carries them: type-erased, each owning the sender of its outcome.
+//! A job as the pool keeps it: **one allocation** per job, a [`JobCell`] holding the caller's
+//! future (or closure) beside the slot its outcome goes to, shared by the queue entry
+//! ([`QueuedJob`]), which runs it, and the [`JobHandle`](super::JobHandle), which reads the slot.
+//! (Before, a boxed job and a separately allocated slot: two allocations per job, where
+//! `tokio::spawn` makes one.)
+//!
+//! The queue entry is the job's only runner: it alone touches the future, and only through
+//! `&mut self`, so the future needs no lock; the handle touches only the slot, which has its own.
+//! Whatever happens to the entry, the handle resolves once: when the job ends, with its outcome;
+//! when the entry is dropped first (a shutdown deadline, an aborted worker), with `Cancelled`
+//! (never started) or `Aborted` (started) — and the future is dropped then, in place, not when
+//! the handle goes.
 
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
+use tokio::task::JoinHandle;
 
-use super::outcome::{JobError, OutcomeSender};
+use super::outcome::{JobError, JobId, OutcomeSlot};
+use super::report::Tally;
+use crate::loom::{Arc, UnsafeCell, arc_dyn};
 
-/// A queued job. Running it never panics: a panic inside the job becomes its outcome.
-pub(super) trait Job: Send + 'static {
-    /// The future a worker awaits to run the job to its end.
-    fn run(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+/// What the queue entry needs of a job, whatever its output type.
+pub(super) trait Job: Send + Sync + 'static {
+    /// Runs the job one step (it has started). Once it has ended, its outcome is recorded in the
+    /// pool's report and put in the slot, and the future is dropped.
+    ///
+    /// Called only by the job's queue entry (see [`JobCell`]'s `Sync`).
+    fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()>;
 
-    /// The job as `Any`, so that a refused submission can hand the caller's job back.
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// Drops the job's future in place, and records and resolves it as `Aborted` if it
+    /// `started`, else `Cancelled`: its queue entry is gone before the job ended. Called only by
+    /// the entry, once, and never after `poll_run` said the job ended.
+    fn abandon(&self, started: bool);
+
+    /// Counts the job as running, before its first `poll_run`.
+    fn start(&self);
+
+    /// Takes the caller's future or closure back out of a job that was never queued (boxed: a
+    /// refusal is rare). Called only by the entry, before any `poll_run`.
+    fn take_input(&self) -> Box<dyn Any>;
+
+    /// The slot, an [`OutcomeSlot<T>`] for the job's output type `T` (for the handle, which
+    /// knows `T`, to downcast).
+    fn slot(&self) -> &dyn Any;
+}
+
+/// What a job does, step by step, until it has an outcome.
+pub(super) trait Work: Send + 'static {
+    type Output: Send + 'static;
+    /// What [`Job::take_input`] gives back: the caller's future or closure.
+    type Input: 'static;
+
+    fn poll_work(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Self::Output, JobError>>;
+
+    fn into_input(self) -> Self::Input;
+}
+
+/// One job: its work (until it ends or is abandoned), the slot for its outcome, and what the
+/// pool's report needs to record it.
+pub(super) struct JobCell<W: Work> {
+    slot: OutcomeSlot<W::Output>,
+    /// `None` once the job ended, was abandoned, or had its input taken back.
+    work: UnsafeCell<Option<W>>,
+    id: JobId,
+    tally: Arc<Tally>,
+}
+
+// SAFETY: shared between threads, a `JobCell` is reached in two ways. The handle reaches only
+// `slot`, a mutex (Sync when the output is Send). `work` is reached only through the `Job`
+// methods, which only the job's one `QueuedJob` calls, from `&mut self` (`run`, `Drop`,
+// `into_input`): never two at once, and each ends its access before it returns. So `work` is
+// never accessed concurrently, and it is `Send` (moving a job between threads is what the queue
+// does).
+unsafe impl<W: Work> Sync for JobCell<W> {}
+
+impl<W: Work> JobCell<W> {
+    /// A job ready to queue, shared (one allocation).
+    pub(super) fn shared(work: W, id: JobId, tally: Arc<Tally>) -> Arc<dyn Job> {
+        arc_dyn(
+            JobCell {
+                slot: OutcomeSlot::new(),
+                work: UnsafeCell::new(Some(work)),
+                id,
+                tally,
+            },
+            |cell| cell as std::sync::Arc<dyn Job>,
+        )
+    }
+
+    /// The work, pinned where it lies.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the job's `QueuedJob` (see the `Sync` impl), and `work` must not be moved out
+    /// after this pin is made unless it was never polled.
+    unsafe fn with_work<R>(&self, f: impl FnOnce(Pin<&mut Option<W>>) -> R) -> R {
+        self.work.with_mut(|work| {
+            // SAFETY: no other access to `work` is live (the caller's contract), and the cell
+            // lives in an `Arc` allocation that never moves, so the pinned `Option<W>` stays
+            // where it is until it is dropped in place (`Pin::set(None)`).
+            f(unsafe { Pin::new_unchecked(&mut *work) })
+        })
+    }
+}
+
+impl<W: Work> Job for JobCell<W> {
+    fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: called only by the job's entry (the trait's contract).
+        let outcome = ready!(unsafe {
+            self.with_work(|mut work| {
+                let Some(running) = work.as_mut().as_pin_mut() else {
+                    unreachable!("a job polled after it ended");
+                };
+                let outcome = ready!(running.poll_work(cx));
+                // Drop the future now, not when the handle goes: it may hold resources.
+                work.set(None);
+                Poll::Ready(outcome)
+            })
+        });
+        // Recorded before the handle can see it, so a report taken after a handle resolved
+        // counts that job.
+        self.tally.record(self.id, true, outcome.as_ref().err());
+        self.slot.resolve(outcome);
+        Poll::Ready(())
+    }
+
+    fn abandon(&self, started: bool) {
+        // SAFETY: called only by the job's entry (the trait's contract).
+        unsafe { self.with_work(|mut work| work.set(None)) };
+        let error = if started {
+            JobError::Aborted
+        } else {
+            JobError::Cancelled
+        };
+        self.tally.record(self.id, started, Some(&error));
+        self.slot.resolve(Err(error));
+    }
+
+    fn start(&self) {
+        self.tally.started();
+    }
+
+    fn take_input(&self) -> Box<dyn Any> {
+        // SAFETY: called only by the entry, before any `poll_run`: the work was never polled, so
+        // moving it out is allowed.
+        let work = self.work.with_mut(|work| unsafe { (*work).take() });
+        Box::new(
+            work.expect("a refused job still holds its input")
+                .into_input(),
+        )
+    }
+
+    fn slot(&self) -> &dyn Any {
+        &self.slot
+    }
+}
+
+/// The queue's entry for a job: the job's only runner. Dropped before the job ended, it
+/// resolves the handle (`Cancelled` or `Aborted`). Small (24 bytes), as the queue moves it.
+pub(super) struct QueuedJob {
+    job: Arc<dyn Job>,
+    started: bool,
+    /// The job ended (its outcome recorded) or its input was taken back.
+    finished: bool,
+}
+
+impl QueuedJob {
+    pub(super) fn new(job: Arc<dyn Job>) -> Self {
+        QueuedJob {
+            job,
+            started: false,
+            finished: false,
+        }
+    }
+
+    /// Runs the job to its end on the calling worker.
+    pub(super) async fn run(mut self) {
+        std::future::poll_fn(|cx| {
+            if !self.started {
+                self.started = true;
+                self.job.start();
+            }
+            ready!(self.job.poll_run(cx));
+            self.finished = true;
+            Poll::Ready(())
+        })
+        .await;
+    }
+
+    /// Takes the caller's input back out of a job that was refused (never accepted): nothing is
+    /// recorded, and its handle was never given out.
+    pub(super) fn into_input<I: 'static>(mut self) -> I {
+        self.finished = true;
+        match self.job.take_input().downcast::<I>() {
+            Ok(input) => *input,
+            Err(_) => unreachable!("a refused job holds the input just submitted"),
+        }
+    }
+}
+
+impl Drop for QueuedJob {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.job.abandon(self.started);
+        }
+    }
 }
 
 pin_project! {
-    /// An async job: polls the caller's future on a worker task, catching panics.
-    pub(super) struct AsyncJob<F: Future> {
+    /// An async job: polls the caller's future, catching panics.
+    pub(super) struct AsyncWork<F> {
         #[pin]
         future: F,
-        outcome: Option<OutcomeSender<F::Output>>,
     }
 }
 
-impl<F: Future> AsyncJob<F> {
-    pub(super) fn new(future: F, outcome: OutcomeSender<F::Output>) -> Self {
-        AsyncJob {
-            future,
-            outcome: Some(outcome),
-        }
-    }
-
-    /// Takes the caller's future back out of a job that was never queued.
-    pub(super) fn into_future(self) -> F {
-        if let Some(outcome) = self.outcome {
-            outcome.disarm();
-        }
-        self.future
+impl<F> AsyncWork<F> {
+    pub(super) fn new(future: F) -> Self {
+        AsyncWork { future }
     }
 }
 
-impl<F> Future for AsyncJob<F>
-where
-    F: Future,
-{
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        let Some(outcome) = this.outcome.as_mut() else {
-            return Poll::Ready(());
-        };
-        outcome.start();
-        let future = this.future;
-        // The future is never polled again after a panic, so a broken invariant inside it
-        // cannot be observed: asserting unwind safety is sound.
-        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
-        let result = match polled {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(JobError::Panicked(panic_message(payload.as_ref()))),
-        };
-        if let Some(outcome) = this.outcome.take() {
-            outcome.resolve(result);
-        }
-        Poll::Ready(())
-    }
-}
-
-impl<F> Job for AsyncJob<F>
+impl<F> Work for AsyncWork<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    fn run(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::into_pin(self)
+    type Output = F::Output;
+    type Input = F;
+
+    fn poll_work(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<F::Output, JobError>> {
+        let future = self.project().future;
+        // The future is never polled again after a panic (it is dropped at once), so a broken
+        // invariant inside it cannot be observed: asserting unwind safety is sound.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(payload) => Poll::Ready(Err(JobError::Panicked(panic_message(payload.as_ref())))),
+        }
     }
 
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
+    fn into_input(self) -> F {
+        self.future
     }
 }
 
 /// A blocking job: its closure runs on tokio's blocking pool while a worker waits for it, so it
 /// counts against the pool's limit but never blocks an async worker thread.
-pub(super) struct BlockingJob<C, T> {
-    closure: C,
-    outcome: OutcomeSender<T>,
+pub(super) struct BlockingWork<C, T> {
+    /// Until the first poll.
+    closure: Option<C>,
+    /// From the first poll.
+    running: Option<JoinHandle<T>>,
 }
 
-impl<C, T> BlockingJob<C, T> {
-    pub(super) fn new(closure: C, outcome: OutcomeSender<T>) -> Self {
-        BlockingJob { closure, outcome }
-    }
-
-    /// Takes the caller's closure back out of a job that was never queued.
-    pub(super) fn into_closure(self) -> C {
-        self.outcome.disarm();
-        self.closure
+impl<C, T> BlockingWork<C, T> {
+    pub(super) fn new(closure: C) -> Self {
+        BlockingWork {
+            closure: Some(closure),
+            running: None,
+        }
     }
 }
 
-impl<C, T> Job for BlockingJob<C, T>
+// Nothing in it is pinned: the closure is moved out by value, and a `JoinHandle` is `Unpin`.
+impl<C, T> Unpin for BlockingWork<C, T> {}
+
+impl<C, T> Work for BlockingWork<C, T>
 where
     C: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        let BlockingJob {
-            closure,
-            mut outcome,
-        } = *self;
-        Box::pin(async move {
-            outcome.start();
-            let result = match tokio::task::spawn_blocking(closure).await {
-                Ok(output) => Ok(output),
-                Err(error) if error.is_panic() => Err(JobError::Panicked(panic_message(
-                    error.into_panic().as_ref(),
-                ))),
-                // The runtime is shutting down and cancelled the blocking task.
-                Err(_) => Err(JobError::Aborted),
-            };
-            outcome.resolve(result);
+    type Output = T;
+    type Input = C;
+
+    fn poll_work(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, JobError>> {
+        let this = self.get_mut();
+        if let Some(closure) = this.closure.take() {
+            this.running = Some(tokio::task::spawn_blocking(closure));
+        }
+        let running = this
+            .running
+            .as_mut()
+            .expect("a blocking job has started once its closure is taken");
+        Poll::Ready(match ready!(Pin::new(running).poll(cx)) {
+            Ok(output) => Ok(output),
+            Err(error) if error.is_panic() => Err(JobError::Panicked(panic_message(
+                error.into_panic().as_ref(),
+            ))),
+            // The runtime is shutting down and cancelled the blocking task.
+            Err(_) => Err(JobError::Aborted),
         })
     }
 
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
+    fn into_input(self) -> C {
+        self.closure
+            .expect("a blocking job's closure is taken only when it starts")
     }
 }
 

@@ -73,10 +73,10 @@ pub use error::{BuildError, SubmitError, TrySubmitError};
 pub use outcome::{JobError, JobHandle, JobId};
 pub use report::ShutdownReport;
 
-use job::{AsyncJob, BlockingJob, Job};
+use job::{AsyncWork, BlockingWork, JobCell, QueuedJob, Work};
 use report::Tally;
 
-type Queued = Box<dyn Job>;
+type Queued = QueuedJob;
 
 /// Configures a [`WorkerPool`].
 #[derive(Debug, Clone)]
@@ -215,8 +215,8 @@ impl WorkerPool {
         let Ok(room) = self.sender.reserve().await else {
             return Err(SubmitError(job));
         };
-        self.enqueue(room, |outcome| Box::new(AsyncJob::new(job, outcome)))
-            .map_err(|refused| SubmitError(take_async(refused)))
+        self.enqueue(room, AsyncWork::new(job))
+            .map_err(|refused| SubmitError(refused.into_input()))
     }
 
     /// Queues an async job if there is room now.
@@ -234,8 +234,8 @@ impl WorkerPool {
             Err(TryReserveError::Full) => return Err(TrySubmitError::Full(job)),
             Err(TryReserveError::Closed) => return Err(TrySubmitError::Closed(job)),
         };
-        self.enqueue(room, |outcome| Box::new(AsyncJob::new(job, outcome)))
-            .map_err(|refused| TrySubmitError::Closed(take_async(refused)))
+        self.enqueue(room, AsyncWork::new(job))
+            .map_err(|refused| TrySubmitError::Closed(refused.into_input()))
     }
 
     /// Queues a blocking (synchronous) job, waiting while the queue is full. It runs on tokio's
@@ -257,8 +257,8 @@ impl WorkerPool {
         let Ok(room) = self.sender.reserve().await else {
             return Err(SubmitError(job));
         };
-        self.enqueue(room, |outcome| Box::new(BlockingJob::new(job, outcome)))
-            .map_err(|refused| SubmitError(take_blocking::<C, T>(refused)))
+        self.enqueue(room, BlockingWork::new(job))
+            .map_err(|refused| SubmitError(refused.into_input()))
     }
 
     /// Queues a blocking job if there is room now.
@@ -276,8 +276,8 @@ impl WorkerPool {
             Err(TryReserveError::Full) => return Err(TrySubmitError::Full(job)),
             Err(TryReserveError::Closed) => return Err(TrySubmitError::Closed(job)),
         };
-        self.enqueue(room, |outcome| Box::new(BlockingJob::new(job, outcome)))
-            .map_err(|refused| TrySubmitError::Closed(take_blocking::<C, T>(refused)))
+        self.enqueue(room, BlockingWork::new(job))
+            .map_err(|refused| TrySubmitError::Closed(refused.into_input()))
     }
 
     /// Stops intake, runs every job already accepted, and waits for the workers to finish.
@@ -400,40 +400,26 @@ impl WorkerPool {
         self.sender.is_closed()
     }
 
-    /// Queues the job `make` builds in the reserved room, counting it as accepted in the same
-    /// step (see [`Tally::accept`]). A job refused because the pool shut down after the room was
-    /// reserved comes back, its outcome disarmed by the caller's `take_*`.
-    fn enqueue<T>(
+    /// Queues `work` as a job (one allocation) in the reserved room, counting it as accepted in
+    /// the same step (see [`Tally::accept`]). A job refused because the pool shut down after the
+    /// room was reserved comes back; the caller takes its input back out
+    /// ([`QueuedJob::into_input`]), which records nothing.
+    fn enqueue<W: Work>(
         &self,
         room: channel::SendPermit<'_, Queued>,
-        make: impl FnOnce(outcome::OutcomeSender<T>) -> Queued,
-    ) -> Result<JobHandle<T>, Queued> {
+        work: W,
+    ) -> Result<JobHandle<W::Output>, Queued> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (outcome, handle) = outcome::channel(id, Arc::clone(&self.tally));
-        let job = make(outcome);
+        let job = JobCell::shared(work, id, Arc::clone(&self.tally));
+        let handle = JobHandle::new(Arc::clone(&job), id);
+        let queued = QueuedJob::new(job);
         self.tally
-            .accept(|| room.send(job).map_err(channel::SendError::into_inner))?;
+            .accept(|| room.send(queued).map_err(channel::SendError::into_inner))?;
         Ok(handle)
     }
 
     fn take_workers(&self) -> Option<Vec<JoinHandle<()>>> {
         lock(&self.workers).take()
-    }
-}
-
-/// Recovers the caller's future from a refused job (it is always the type just boxed).
-fn take_async<F: Future + 'static>(refused: Queued) -> F {
-    match refused.into_any().downcast::<AsyncJob<F>>() {
-        Ok(job) => job.into_future(),
-        Err(_) => unreachable!("a refused job is the one just submitted"),
-    }
-}
-
-/// Recovers the caller's closure from a refused blocking job.
-fn take_blocking<C: 'static, T: 'static>(refused: Queued) -> C {
-    match refused.into_any().downcast::<BlockingJob<C, T>>() {
-        Ok(job) => job.into_closure(),
-        Err(_) => unreachable!("a refused job is the one just submitted"),
     }
 }
 

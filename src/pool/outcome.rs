@@ -1,16 +1,18 @@
 //! The one-shot slot through which a job's outcome reaches its [`JobHandle`], exactly once.
 //!
-//! The job side holds an [`OutcomeSender`]. It resolves the slot when the job finishes (output or
-//! panic); if it is dropped unresolved — the job was dropped from the queue at shutdown, or its
-//! worker was aborted — its `Drop` resolves the slot as `Cancelled` (never started) or `Aborted`
-//! (started). So every accepted job's handle resolves once, whatever happens to the job.
+//! The slot lives in the job's own allocation (`job.rs`). The job's queue entry resolves it when
+//! the job finishes (output or panic); if the entry is dropped first — the job was dropped from
+//! the queue at shutdown, or its worker was aborted — its `Drop` resolves the slot as `Cancelled`
+//! (never started) or `Aborted` (started). So every accepted job's handle resolves once, whatever
+//! happens to the job.
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::report::Tally;
+use super::job::Job;
 use crate::loom::{Arc, Mutex, lock};
 
 /// How a job ended without producing its output.
@@ -44,74 +46,29 @@ impl std::error::Error for JobError {}
 /// A job's identity within its pool, in submission order.
 pub type JobId = u64;
 
-enum Slot<T> {
+enum SlotState<T> {
     Waiting(Option<Waker>),
     Ready(Result<T, JobError>),
     Taken,
 }
 
-/// Creates a connected sender and handle for job `id`.
-pub(super) fn channel<T>(id: JobId, tally: Arc<Tally>) -> (OutcomeSender<T>, JobHandle<T>) {
-    let slot = Arc::new(Mutex::new(Slot::Waiting(None)));
-    (
-        OutcomeSender {
-            slot: Arc::clone(&slot),
-            id,
-            tally,
-            started: false,
-            resolved: false,
-        },
-        JobHandle { slot, id },
-    )
-}
+/// Where a job's outcome waits for its handle (inside the job's [`JobCell`](super::job::JobCell)).
+pub(super) struct OutcomeSlot<T>(Mutex<SlotState<T>>);
 
-/// The job side: resolves the handle once; its `Drop` resolves it if the job never did.
-pub(super) struct OutcomeSender<T> {
-    slot: Arc<Mutex<Slot<T>>>,
-    id: JobId,
-    tally: Arc<Tally>,
-    started: bool,
-    resolved: bool,
-}
-
-impl<T> OutcomeSender<T> {
-    /// Marks the job as running (idempotent): from now on an unresolved drop means `Aborted`.
-    pub(super) fn start(&mut self) {
-        if !self.started {
-            self.started = true;
-            self.tally.started();
-        }
+impl<T> OutcomeSlot<T> {
+    pub(super) fn new() -> Self {
+        OutcomeSlot(Mutex::new(SlotState::Waiting(None)))
     }
 
-    /// Drops the sender of a job that was refused (never accepted): nothing is recorded, and
-    /// its handle was never given out.
-    pub(super) fn disarm(mut self) {
-        self.resolved = true;
-    }
-
-    pub(super) fn resolve(mut self, outcome: Result<T, JobError>) {
-        self.resolve_once(outcome);
-    }
-
-    fn resolve_once(&mut self, outcome: Result<T, JobError>) {
-        self.resolved = true;
-        self.tally.record(self.id, self.started, &outcome);
-        let previous = std::mem::replace(&mut *lock(&self.slot), Slot::Ready(outcome));
-        if let Slot::Waiting(Some(waker)) = previous {
+    /// Stores the outcome and wakes the handle. Called once per job (by its queue entry).
+    pub(super) fn resolve(&self, outcome: Result<T, JobError>) {
+        let previous = std::mem::replace(&mut *lock(&self.0), SlotState::Ready(outcome));
+        debug_assert!(
+            matches!(previous, SlotState::Waiting(_)),
+            "a job's outcome was resolved twice"
+        );
+        if let SlotState::Waiting(Some(waker)) = previous {
             waker.wake();
-        }
-    }
-}
-
-impl<T> Drop for OutcomeSender<T> {
-    fn drop(&mut self) {
-        if !self.resolved {
-            let error = if self.started {
-                JobError::Aborted
-            } else {
-                JobError::Cancelled
-            };
-            self.resolve_once(Err(error));
         }
     }
 }
@@ -122,11 +79,30 @@ impl<T> Drop for OutcomeSender<T> {
 /// Dropping the handle does not cancel the job: it runs anyway and its output is dropped.
 #[must_use = "a job's handle is the only way to learn its output or that it panicked"]
 pub struct JobHandle<T> {
-    slot: Arc<Mutex<Slot<T>>>,
+    /// The job itself (one allocation with its outcome slot): an `OutcomeSlot<T>` inside.
+    job: Arc<dyn Job>,
     id: JobId,
+    output: PhantomData<fn() -> T>,
 }
 
-impl<T> JobHandle<T> {
+impl<T: 'static> JobHandle<T> {
+    pub(super) fn new(job: Arc<dyn Job>, id: JobId) -> Self {
+        JobHandle {
+            job,
+            id,
+            output: PhantomData,
+        }
+    }
+
+    fn slot(&self) -> &OutcomeSlot<T> {
+        self.job
+            .slot()
+            .downcast_ref()
+            .expect("a handle's type is its job's output type")
+    }
+}
+
+impl<T: 'static> JobHandle<T> {
     /// The job's id, as listed in a [`ShutdownReport`](super::ShutdownReport).
     #[must_use]
     pub fn id(&self) -> JobId {
@@ -136,32 +112,32 @@ impl<T> JobHandle<T> {
     /// Whether the outcome is ready (awaiting the handle will not wait).
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        !matches!(*lock(&self.slot), Slot::Waiting(_))
+        !matches!(*lock(&self.slot().0), SlotState::Waiting(_))
     }
 }
 
-impl<T> Future for JobHandle<T> {
+impl<T: 'static> Future for JobHandle<T> {
     type Output = Result<T, JobError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = lock(&self.slot);
+        let mut slot = lock(&self.slot().0);
         match &mut *slot {
-            Slot::Waiting(waker) => {
+            SlotState::Waiting(waker) => {
                 if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     *waker = Some(cx.waker().clone());
                 }
                 Poll::Pending
             }
-            Slot::Ready(_) => match std::mem::replace(&mut *slot, Slot::Taken) {
-                Slot::Ready(outcome) => Poll::Ready(outcome),
+            SlotState::Ready(_) => match std::mem::replace(&mut *slot, SlotState::Taken) {
+                SlotState::Ready(outcome) => Poll::Ready(outcome),
                 _ => unreachable!(),
             },
-            Slot::Taken => panic!("JobHandle polled after it resolved"),
+            SlotState::Taken => panic!("JobHandle polled after it resolved"),
         }
     }
 }
 
-impl<T> fmt::Debug for JobHandle<T> {
+impl<T: 'static> fmt::Debug for JobHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobHandle")
             .field("id", &self.id)

@@ -69,16 +69,17 @@ impl Tally {
         self.running.load(Ordering::Relaxed)
     }
 
-    pub(super) fn record<T>(&self, id: JobId, started: bool, outcome: &Result<T, JobError>) {
+    /// Records how job `id` ended: `failure` is `None` if it completed.
+    pub(super) fn record(&self, id: JobId, started: bool, failure: Option<&JobError>) {
         if started {
             self.running.fetch_sub(1, Ordering::Relaxed);
         }
         let mut counts = lock(&self.counts);
-        match outcome {
-            Ok(_) => counts.completed += 1,
-            Err(JobError::Panicked(_)) => counts.panicked += 1,
-            Err(JobError::Cancelled) => counts.cancelled.push(id),
-            Err(JobError::Aborted) => counts.aborted.push(id),
+        match failure {
+            None => counts.completed += 1,
+            Some(JobError::Panicked(_)) => counts.panicked += 1,
+            Some(JobError::Cancelled) => counts.cancelled.push(id),
+            Some(JobError::Aborted) => counts.aborted.push(id),
         }
     }
 

@@ -103,7 +103,7 @@ pub const GROUPS: &[Group] = &[
     Group {
         name: "pool",
         files: &["src/pool/**"],
-        tests: &["pool", "pool_model"],
+        tests: &["pool", "pool_model", "allocations"],
         lib: false,
         loom: &["pool::", "--skip", "conn_pool::"],
     },
