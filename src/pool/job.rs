@@ -26,19 +26,17 @@ use crate::loom::{Arc, UnsafeCell, arc_dyn};
 
 /// What the queue entry needs of a job, whatever its output type.
 pub(super) trait Job: Send + Sync + 'static {
-    /// Runs the job one step (it has started). Once it has ended, its outcome is recorded in the
-    /// pool's report and put in the slot, and the future is dropped.
+    /// Runs the job one step; `first` on its first step, which counts it as running. Once it
+    /// has ended, its outcome is recorded in the pool's report and put in the slot, and the
+    /// future is dropped.
     ///
     /// Called only by the job's queue entry (see [`JobCell`]'s `Sync`).
-    fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()>;
+    fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<()>;
 
     /// Drops the job's future in place, and records and resolves it as `Aborted` if it
     /// `started`, else `Cancelled`: its queue entry is gone before the job ended. Called only by
     /// the entry, once, and never after `poll_run` said the job ended.
     fn abandon(&self, started: bool);
-
-    /// Counts the job as running, before its first `poll_run`.
-    fn start(&self);
 
     /// Takes the caller's future or closure back out of a job that was never queued (boxed: a
     /// refusal is rare). Called only by the entry, before any `poll_run`.
@@ -112,7 +110,10 @@ impl<W: Work> JobCell<W> {
 }
 
 impl<W: Work> Job for JobCell<W> {
-    fn poll_run(&self, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<()> {
+        if first {
+            self.tally.started();
+        }
         // SAFETY: called only by the job's entry (the trait's contract).
         let outcome = ready!(unsafe {
             self.with_work(|mut work| {
@@ -142,10 +143,6 @@ impl<W: Work> Job for JobCell<W> {
         };
         self.tally.record(self.id, started, Some(&error));
         self.slot.resolve(Err(error));
-    }
-
-    fn start(&self) {
-        self.tally.started();
     }
 
     fn take_input(&self) -> Box<dyn Any> {
@@ -184,11 +181,8 @@ impl QueuedJob {
     /// Runs the job to its end on the calling worker.
     pub(super) async fn run(mut self) {
         std::future::poll_fn(|cx| {
-            if !self.started {
-                self.started = true;
-                self.job.start();
-            }
-            ready!(self.job.poll_run(cx));
+            let first = !std::mem::replace(&mut self.started, true);
+            ready!(self.job.poll_run(cx, first));
             self.finished = true;
             Poll::Ready(())
         })
