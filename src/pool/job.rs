@@ -25,22 +25,37 @@ use super::report::Tally;
 use crate::loom::{Arc, UnsafeCell, arc_dyn};
 
 /// What the queue entry needs of a job, whatever its output type.
+///
+/// # Safety (of the `unsafe` methods)
+///
+/// They touch the job's future, which has no lock: only the job's one [`QueuedJob`] may call
+/// them, from `&mut self` (so never two at once), in the order each states.
 pub(super) trait Job: Send + Sync + 'static {
     /// Runs the job one step; `first` on its first step, which counts it as running. Once it
     /// has ended, its outcome is recorded in the pool's report and put in the slot, and the
     /// future is dropped.
     ///
-    /// Called only by the job's queue entry (see [`JobCell`]'s `Sync`).
-    fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<()>;
+    /// # Safety
+    ///
+    /// Called by the job's entry only (see the trait), and not after it said the job ended.
+    unsafe fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<()>;
 
     /// Drops the job's future in place, and records and resolves it as `Aborted` if it
-    /// `started`, else `Cancelled`: its queue entry is gone before the job ended. Called only by
-    /// the entry, once, and never after `poll_run` said the job ended.
-    fn abandon(&self, started: bool);
+    /// `started`, else `Cancelled`: its queue entry is gone before the job ended.
+    ///
+    /// # Safety
+    ///
+    /// Called by the job's entry only (see the trait), once, and not after `poll_run` said
+    /// the job ended.
+    unsafe fn abandon(&self, started: bool);
 
     /// Takes the caller's future or closure back out of a job that was never queued (boxed: a
-    /// refusal is rare). Called only by the entry, before any `poll_run`.
-    fn take_input(&self) -> Box<dyn Any>;
+    /// refusal is rare).
+    ///
+    /// # Safety
+    ///
+    /// Called by the job's entry only (see the trait), once, before any `poll_run`.
+    unsafe fn take_input(&self) -> Box<dyn Any>;
 
     /// The slot, an [`OutcomeSlot<T>`] for the job's output type `T` (for the handle, which
     /// knows `T`, to downcast).
@@ -72,11 +87,11 @@ pub(super) struct JobCell<W: Work> {
 }
 
 // SAFETY: shared between threads, a `JobCell` is reached in two ways. The handle reaches only
-// `slot`, a mutex (Sync when the output is Send). `work` is reached only through the `Job`
-// methods, which only the job's one `QueuedJob` calls, from `&mut self` (`run`, `Drop`,
-// `into_input`): never two at once, and each ends its access before it returns. So `work` is
-// never accessed concurrently, and it is `Send` (moving a job between threads is what the queue
-// does).
+// `slot`, a mutex (Sync when the output is Send), and the plain `id` and `tally`. `work` is
+// reached only through the `unsafe` methods of `Job`, whose contract is that only the job's one
+// `QueuedJob` calls them, from `&mut self` (`run`, `Drop`, `into_input`): never two at once, and
+// each ends its access before it returns. So `work` is never accessed concurrently, and it is
+// `Send` (moving a job between threads is what the queue does).
 unsafe impl<W: Work> Sync for JobCell<W> {}
 
 impl<W: Work> JobCell<W> {
@@ -97,8 +112,7 @@ impl<W: Work> JobCell<W> {
     ///
     /// # Safety
     ///
-    /// The caller is the job's `QueuedJob` (see the `Sync` impl), and `work` must not be moved out
-    /// after this pin is made unless it was never polled.
+    /// As the `Job` methods: the caller is the job's `QueuedJob`, acting from `&mut self`.
     unsafe fn with_work<R>(&self, f: impl FnOnce(Pin<&mut Option<W>>) -> R) -> R {
         self.work.with_mut(|work| {
             // SAFETY: no other access to `work` is live (the caller's contract), and the cell
@@ -110,11 +124,11 @@ impl<W: Work> JobCell<W> {
 }
 
 impl<W: Work> Job for JobCell<W> {
-    fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<()> {
+    unsafe fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<()> {
         if first {
             self.tally.started();
         }
-        // SAFETY: called only by the job's entry (the trait's contract).
+        // SAFETY: our caller is the job's entry (this method's contract).
         let outcome = ready!(unsafe {
             self.with_work(|mut work| {
                 let Some(running) = work.as_mut().as_pin_mut() else {
@@ -133,8 +147,8 @@ impl<W: Work> Job for JobCell<W> {
         Poll::Ready(())
     }
 
-    fn abandon(&self, started: bool) {
-        // SAFETY: called only by the job's entry (the trait's contract).
+    unsafe fn abandon(&self, started: bool) {
+        // SAFETY: our caller is the job's entry (this method's contract).
         unsafe { self.with_work(|mut work| work.set(None)) };
         let error = if started {
             JobError::Aborted
@@ -145,9 +159,10 @@ impl<W: Work> Job for JobCell<W> {
         self.slot.resolve(Err(error));
     }
 
-    fn take_input(&self) -> Box<dyn Any> {
-        // SAFETY: called only by the entry, before any `poll_run`: the work was never polled, so
-        // moving it out is allowed.
+    unsafe fn take_input(&self) -> Box<dyn Any> {
+        // SAFETY: our caller is the job's entry, before any `poll_run` (this method's contract):
+        // no other access is live, and the work was never polled (so never pinned), so moving it
+        // out is allowed.
         let work = self.work.with_mut(|work| unsafe { (*work).take() });
         Box::new(
             work.expect("a refused job still holds its input")
@@ -182,7 +197,10 @@ impl QueuedJob {
     pub(super) async fn run(mut self) {
         std::future::poll_fn(|cx| {
             let first = !std::mem::replace(&mut self.started, true);
-            ready!(self.job.poll_run(cx, first));
+            // SAFETY: this entry is the job's only one, acting from `&mut self`; `finished` is
+            // set below once the job ended, and `run` consumes the entry, so it is not polled
+            // after that.
+            ready!(unsafe { self.job.poll_run(cx, first) });
             self.finished = true;
             Poll::Ready(())
         })
@@ -193,7 +211,9 @@ impl QueuedJob {
     /// recorded, and its handle was never given out.
     pub(super) fn into_input<I: 'static>(mut self) -> I {
         self.finished = true;
-        match self.job.take_input().downcast::<I>() {
+        // SAFETY: this entry is the job's only one, acting from `self`; a refused job was never
+        // run, and `finished` keeps `Drop` from touching it again.
+        match unsafe { self.job.take_input() }.downcast::<I>() {
             Ok(input) => *input,
             Err(_) => unreachable!("a refused job holds the input just submitted"),
         }
@@ -203,7 +223,9 @@ impl QueuedJob {
 impl Drop for QueuedJob {
     fn drop(&mut self) {
         if !self.finished {
-            self.job.abandon(self.started);
+            // SAFETY: this entry is the job's only one, acting from `&mut self`, once (it is
+            // being dropped), and the job has not ended (`finished` is false).
+            unsafe { self.job.abandon(self.started) };
         }
     }
 }
