@@ -476,6 +476,25 @@ impl std::future::Future for ReadyHolding {
 }
 
 #[tokio::test]
+async fn is_finished_says_whether_awaiting_the_handle_would_wait() {
+    let pool = WorkerPool::builder().workers(1).build().unwrap();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let mut handle = pool
+        .submit(async move {
+            released.await.unwrap();
+            5
+        })
+        .await
+        .unwrap();
+    tokio::task::yield_now().await; // the worker starts the job, which waits
+    assert!(!handle.is_finished(), "a waiting job reported finished");
+    release.send(()).unwrap();
+    assert_eq!((&mut handle).await, Ok(5));
+    assert!(handle.is_finished());
+    pool.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_finished_job_drops_its_future_while_its_handle_is_still_held() {
     let pool = WorkerPool::builder().workers(1).build().unwrap();
     let held = Arc::new(());
