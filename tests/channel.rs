@@ -106,6 +106,21 @@ fn a_dropped_recv_never_swallows_a_value() {
 }
 
 #[test]
+fn a_dropped_reserve_hands_its_room_to_the_next_sender() {
+    let (tx, rx) = channel::bounded(1).unwrap();
+    tx.try_send(1).unwrap();
+    let mut doomed = spawn(tx.reserve());
+    let mut next = spawn(tx.send(2));
+    assert_pending!(doomed.poll());
+    assert_pending!(next.poll());
+    assert_eq!(rx.try_recv(), Ok(1)); // the room goes to `doomed`, which never polls again
+    drop(doomed);
+    assert!(next.is_woken(), "the room moves on to the next sender");
+    assert_ready_eq!(next.poll(), Ok(()));
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[test]
 fn a_dropped_send_enqueues_nothing() {
     let (tx, rx) = channel::bounded(1).unwrap();
     tx.try_send(1).unwrap();
