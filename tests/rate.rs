@@ -324,6 +324,26 @@ fn try_acquire_works_outside_a_runtime_and_says_how_long_to_wait() {
     assert!(plain.try_acquire().unwrap_err().retry_after().unwrap() <= Duration::from_millis(200));
 }
 
+/// While a caller waits in `acquire`, a try is refused even when the budget would admit it now
+/// (the queued caller goes first), and is told to wait a little — never "retry after 0".
+#[test]
+fn a_try_behind_a_queued_caller_is_refused_with_a_nonzero_wait() {
+    use tokio_test::{assert_pending, task::spawn};
+    let clock = ManualClock::new();
+    let limiter =
+        RateLimiter::with_clock(Quota::token_bucket(1, SECOND, 1), clock.clone()).unwrap();
+    limiter.try_acquire().unwrap();
+    let mut queued = spawn(limiter.acquire());
+    assert_pending!(queued.poll());
+    // The head's admission fits now, but the head has not run yet.
+    clock.advance(SECOND);
+    let retry_after = limiter.try_acquire().unwrap_err().retry_after().unwrap();
+    assert!(
+        retry_after > Duration::ZERO,
+        "a try behind a queued caller was told to retry at once"
+    );
+}
+
 #[test]
 fn a_request_that_can_never_fit_fails_at_once() {
     let limiter =
