@@ -86,12 +86,13 @@ pub(super) struct JobCell<W: Work> {
     tally: Arc<Tally>,
 }
 
-// SAFETY: shared between threads, a `JobCell` is reached in two ways. The handle reaches only
-// `slot`, a mutex (Sync when the output is Send), and the plain `id` and `tally`. `work` is
-// reached only through the `unsafe` methods of `Job`, whose contract is that only the job's one
-// `QueuedJob` calls them, from `&mut self` (`run`, `Drop`, `into_input`): never two at once, and
-// each ends its access before it returns. So `work` is never accessed concurrently, and it is
-// `Send` (moving a job between threads is what the queue does).
+// Shared between threads, a `JobCell` is reached in two ways. The handle reaches only `slot`, a
+// mutex (Sync when the output is Send), and the plain `id` and `tally`. `work` is reached only
+// through the `unsafe` methods of `Job`, whose contract is that only the job's one `QueuedJob`
+// calls them, from `&mut self` (`run`, `Drop`, `into_input`): never two at once, and each ends
+// its access before it returns.
+// SAFETY: so `work` is never accessed concurrently, and it is `Send` (moving a job between
+// threads is what the queue does); the other fields are `Sync`.
 unsafe impl<W: Work> Sync for JobCell<W> {}
 
 impl<W: Work> JobCell<W> {

@@ -115,6 +115,8 @@ impl<const N: usize> Drop for WakeList<N> {
     }
 }
 
+// Plain std types on purpose: the probes below are test equipment, not shared state of the crate,
+// and the list under test uses no synchronisation of its own.
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
