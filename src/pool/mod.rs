@@ -76,8 +76,6 @@ pub use report::ShutdownReport;
 use job::{AsyncWork, BlockingWork, JobCell, QueuedJob, Work};
 use report::Tally;
 
-type Queued = QueuedJob;
-
 /// Configures a [`WorkerPool`].
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -158,7 +156,7 @@ impl Builder {
 /// ([`Builder::build_unspawned`]); [`run`](Self::run) it to completion.
 #[must_use = "a worker runs no job until it is run"]
 pub struct Worker {
-    jobs: channel::Receiver<Queued>,
+    jobs: channel::Receiver<QueuedJob>,
 }
 
 impl Worker {
@@ -178,9 +176,9 @@ impl fmt::Debug for Worker {
 
 /// A fixed set of workers running submitted jobs. See the [module docs](self) for the guarantees.
 pub struct WorkerPool {
-    sender: channel::Sender<Queued>,
+    sender: channel::Sender<QueuedJob>,
     /// Kept so that a shutdown deadline can cancel what is still queued.
-    receiver: channel::Receiver<Queued>,
+    receiver: channel::Receiver<QueuedJob>,
     /// Taken by the first shutdown.
     workers: Mutex<Option<Vec<JoinHandle<()>>>>,
     worker_count: usize,
@@ -406,9 +404,9 @@ impl WorkerPool {
     /// ([`QueuedJob::into_input`]), which records nothing.
     fn enqueue<W: Work>(
         &self,
-        room: channel::SendPermit<'_, Queued>,
+        room: channel::SendPermit<'_, QueuedJob>,
         work: W,
-    ) -> Result<JobHandle<W::Output>, Queued> {
+    ) -> Result<JobHandle<W::Output>, QueuedJob> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let job = JobCell::shared(work, id, Arc::clone(&self.tally));
         let handle = JobHandle::new(Arc::clone(&job), id);
