@@ -86,8 +86,8 @@ impl<T> Drop for Reserve<'_, T> {
 }
 
 /// Sends one value, waiting (FIFO among senders) for room: the value is queued under the same
-/// lock that takes the room, so a send takes the lock once when there is room and twice when it
-/// waits (to queue itself, and once woken with its grant), never more.
+/// lock that takes the room, so this future takes the lock once when there is room and twice when
+/// it waits (to queue itself, and once woken with its grant), never more.
 pub(super) struct SendValue<'a, T> {
     shared: &'a Shared<T>,
     value: Option<T>,
