@@ -123,18 +123,18 @@ impl<T> Future for SendValue<'_, T> {
         if !granted {
             return Poll::Ready(Err(SendError(value)));
         }
-        if state.closed {
+        let sent = if closed {
             // Granted before the close, woken after it: a closed channel takes no more values
             // (receivers that saw it drained must never be wrong), so the room goes back.
             state.room.release_one(&mut wakers);
-            drop(state);
-            wakers.wake_all();
-            return Poll::Ready(Err(SendError(value)));
-        }
-        state.enqueue(value, &mut wakers);
+            Err(SendError(value))
+        } else {
+            state.enqueue(value, &mut wakers);
+            Ok(())
+        };
         drop(state);
         wakers.wake_all();
-        Poll::Ready(Ok(()))
+        Poll::Ready(sent)
     }
 }
 
