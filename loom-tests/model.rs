@@ -11,10 +11,14 @@
 //! as a deadlock — a panic raised inside whichever thread blocks last — and if that thread is
 //! inside loom's `block_on`, unwinding drops the loom `Arc` that backs its waker while loom has
 //! already torn down the execution: a panic during a panic, and the whole test binary aborts
-//! instead of the model failing. The `block_on` here parks with `loom::thread::park` (loom still
-//! sees the thread blocked, and the unpark orders the waker's thread before the woken one) and
-//! keeps no loom object whose destructor would run during that unwinding, so a lost wakeup fails
-//! the model with loom's `deadlock` message, which the checker self-tests expect.
+//! instead of the model failing. The `block_on` here waits on a [`loom::sync::Notify`] held in a
+//! `std` `Arc` (loom still sees the thread blocked, the notification orders the waker's thread
+//! before the woken one, and no loom object with a destructor is dropped during that unwinding),
+//! so a lost wakeup fails the model with loom's `deadlock` message, which the checker self-tests
+//! expect. Not `loom::thread::park`: loom's `unpark` makes a thread runnable whatever it is
+//! blocked on, so a waker called late — legal, e.g. when the waiter saw its outcome without the
+//! waker and moved on to `join` another thread — would wake that `join` (or a lock) and trip
+//! loom's own assertion (`state.notified`). A `Notify` keeps the wake for its own `wait`.
 //!
 //! Reporting: each model prints the number of interleavings it explored and how long that took
 //! (visible with `-- --nocapture`), and a failing model prints the bound and the environment that
@@ -147,10 +151,11 @@ where
     future.poll(&mut Context::from_waker(Waker::noop()))
 }
 
-/// Drives `future` to completion on the current loom thread, parking it while the future is
-/// pending; the future's waker unparks it. See the module docs for why this is not loom's own.
+/// Drives `future` to completion on the current loom thread, blocking it while the future is
+/// pending; the future's waker notifies it. See the module docs for why this is not loom's own.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Unparker(loom::thread::current())));
+    let notify = Arc::new(WakeNotify(loom::sync::Notify::new()));
+    let waker = Waker::from(Arc::clone(&notify));
     let mut cx = Context::from_waker(&waker);
     let mut future = ForgetOnPanic(Some(Box::pin(future)));
     let pinned = future.0.as_mut().expect("set above");
@@ -158,22 +163,22 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(output) = pinned.as_mut().poll(&mut cx) {
             return output;
         }
-        // Returns at once if woken since the last poll (loom keeps the unpark token).
-        loom::thread::park();
+        // Returns at once if woken since the last poll (the notification is kept until then).
+        notify.0.wait();
     }
 }
 
-/// A waker that unparks one loom thread. A plain `std` `Arc` carries it: dropping it never calls
-/// into loom.
-struct Unparker(loom::thread::Thread);
+/// A waker that notifies the one thread in [`block_on`]. A plain `std` `Arc` carries it: dropping
+/// it never calls into loom.
+struct WakeNotify(loom::sync::Notify);
 
-impl Wake for Unparker {
+impl Wake for WakeNotify {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.0.notify();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        self.0.notify();
     }
 }
 
