@@ -482,3 +482,51 @@ fn repoll_with_new_waker_wakes_the_new_waker() {
 fn repoll_with_new_waker_accepts_correct_naive() {
     repoll_with_new_waker::<Correct>();
 }
+
+/// A waiter that polls without waiting to be woken — an executor that polls spuriously, or a
+/// `select!` loop — sees its grant the moment it is published and frees its future at once, while
+/// the releasing thread may still be inside `release`. Main queues an acquire (the only permit is
+/// held), another thread releases the permit, and main polls in a loop until it is granted, then
+/// drops the future. The shipped semaphore's queue node lives in that future and its waker is
+/// dropped through a loom cell, so a release that touched the node after publishing the grant
+/// shows up as a race on the cell (checked: publishing the grant before taking the waker fails
+/// here with loom's "Causality violation").
+fn waiter_polling_without_a_wake<S: SemaphoreUnderTest>() {
+    model(|| {
+        let semaphore = S::with_permits(1);
+        let held = S::try_acquire_many(&semaphore, 1).expect("one permit, nobody queued");
+
+        let mut acquire = S::acquire_many(&semaphore, 1);
+        assert!(
+            poll_once(acquire.as_mut()).is_pending(),
+            "acquire with the only permit held must wait"
+        );
+
+        let releaser = thread::spawn(move || drop(held));
+        let permit = loop {
+            match poll_once(acquire.as_mut()) {
+                Poll::Ready(result) => break result.expect("never closed"),
+                Poll::Pending => thread::yield_now(),
+            }
+        };
+        drop(acquire);
+        drop(permit);
+
+        releaser.join().unwrap();
+        assert_eq!(
+            semaphore.available_permits(),
+            1,
+            "a waiter polled without a wake lost the permit"
+        );
+    });
+}
+
+#[test]
+fn waiter_polling_without_a_wake_frees_its_future_safely() {
+    waiter_polling_without_a_wake::<Semaphore>();
+}
+
+#[test]
+fn waiter_polling_without_a_wake_accepts_correct_naive() {
+    waiter_polling_without_a_wake::<Correct>();
+}

@@ -6,11 +6,14 @@ use std::task::{Context, Poll};
 
 use super::Semaphore;
 use super::error::AcquireError;
-use super::waitlist::{WaitKey, WaitState};
+use super::waiter_queue::{Outcome, Waiter};
 use crate::loom::lock;
 
 /// Resolves to `Ok(())` once `needed` permits belong to the caller (who must then wrap them in a
 /// permit that gives them back), or to the close error.
+///
+/// Its queue node lives inside it (see `waiter_queue`), so it is `!Unpin`: it is awaited in
+/// place, which is all the crate does with it.
 ///
 /// Cancel safety: dropping it before it resolves gives back every permit that was assigned to it —
 /// a partial assignment at the head of the queue, or a full grant it never observed — and passes
@@ -18,17 +21,17 @@ use crate::loom::lock;
 #[derive(Debug)]
 pub(crate) struct Acquire<'a> {
     semaphore: &'a Semaphore,
-    needed: usize,
-    /// `Some` while queued.
-    key: Option<WaitKey>,
+    /// Whether `waiter` is (or was, until an outcome the future has not yet reported) in the queue.
+    queued: bool,
+    waiter: Waiter,
 }
 
 impl<'a> Acquire<'a> {
     pub(super) fn new(semaphore: &'a Semaphore, needed: usize) -> Self {
         Acquire {
             semaphore,
-            needed,
-            key: None,
+            queued: false,
+            waiter: Waiter::new(needed),
         }
     }
 }
@@ -37,53 +40,74 @@ impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
+        // SAFETY: nothing is moved out of the future; `waiter` stays where it is until `drop`.
+        let this = unsafe { self.get_unchecked_mut() };
         let semaphore = this.semaphore;
-        match this.key {
-            None => {
-                if this.needed > Semaphore::MAX_PERMITS {
-                    return Poll::Ready(Err(AcquireError::too_many()));
-                }
-                match semaphore.try_take(this.needed) {
-                    Ok(()) => return Poll::Ready(Ok(())),
-                    Err(super::TryAcquireError::Closed) => {
-                        return Poll::Ready(Err(AcquireError::closed()));
-                    }
-                    Err(super::TryAcquireError::NoPermits) => {}
-                }
-                match semaphore.take_or_enqueue(this.needed, cx.waker()) {
-                    Ok(None) => Poll::Ready(Ok(())),
-                    Ok(Some(key)) => {
-                        this.key = Some(key);
-                        Poll::Pending
-                    }
-                    Err(closed) => Poll::Ready(Err(closed)),
-                }
+        let needed = this.waiter.needed();
+        if !this.queued {
+            if needed > Semaphore::MAX_PERMITS {
+                return Poll::Ready(Err(AcquireError::too_many()));
             }
-            Some(key) => {
-                let state = lock(&semaphore.waiters).poll(key, cx.waker());
-                match state {
-                    WaitState::Waiting => Poll::Pending,
-                    WaitState::Granted => {
-                        this.key = None;
-                        Poll::Ready(Ok(()))
-                    }
-                    WaitState::Closed => {
-                        this.key = None;
-                        Poll::Ready(Err(AcquireError::closed()))
-                    }
+            match semaphore.try_take(needed) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(super::TryAcquireError::Closed) => {
+                    return Poll::Ready(Err(AcquireError::closed()));
                 }
+                Err(super::TryAcquireError::NoPermits) => {}
             }
+            // SAFETY: the future is pinned (we are in `poll`), so the node stays put until `drop`,
+            // which takes it out of the queue if it is still there (`queued` is set below).
+            return match unsafe { semaphore.take_or_enqueue(&this.waiter, cx.waker()) } {
+                Ok(true) => Poll::Ready(Ok(())),
+                Ok(false) => {
+                    this.queued = true;
+                    Poll::Pending
+                }
+                Err(closed) => Poll::Ready(Err(closed)),
+            };
+        }
+        // Woken by a grant (or close): the node says so without the lock.
+        let mut outcome = this.waiter.outcome();
+        if let Outcome::Waiting(_) = outcome {
+            // Polled before the outcome: confirm under the lock and leave the current waker.
+            let mut queue = lock(&semaphore.waiters);
+            outcome = this.waiter.outcome_locked(&queue);
+            if let Outcome::Waiting(_) = outcome {
+                this.waiter.set_waker(&mut queue, cx.waker());
+                return Poll::Pending;
+            }
+        }
+        this.queued = false;
+        match outcome {
+            Outcome::Granted => Poll::Ready(Ok(())),
+            Outcome::Closed => Poll::Ready(Err(AcquireError::closed())),
+            Outcome::Waiting(_) => unreachable!("handled above"),
         }
     }
 }
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            let mut waiters = lock(&self.semaphore.waiters);
-            let returned = waiters.cancel(key);
-            self.semaphore.release_locked(returned, waiters);
+        if !self.queued {
+            return;
+        }
+        let semaphore = self.semaphore;
+        let needed = self.waiter.needed();
+        match self.waiter.outcome() {
+            // Granted but never polled again: the permits are ours to give back.
+            Outcome::Granted => semaphore.release(needed),
+            Outcome::Closed => {}
+            Outcome::Waiting(_) => {
+                let mut queue = lock(&semaphore.waiters);
+                let returned = match self.waiter.outcome_locked(&queue) {
+                    Outcome::Granted => needed,
+                    Outcome::Closed => 0,
+                    // SAFETY: under the lock, the node says it is still queued.
+                    Outcome::Waiting(_) => unsafe { queue.remove(&self.waiter) },
+                };
+                // Even with nothing to hand on, this clears `QUEUED` if the queue is now empty.
+                semaphore.release_locked(returned, queue);
+            }
         }
     }
 }

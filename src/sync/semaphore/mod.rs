@@ -1,13 +1,15 @@
 //! The fair (FIFO) async semaphore: the core that the crate's locks, limiter and pool stand on.
 //!
-//! Files: `waitlist` (the FIFO slab queue), `acquire` (the cancel-safe future), `permit`,
-//! `wake_list` (wakers woken outside the lock), `error`, and `locked` (the count and queue
-//! without a lock of their own, for the channel).
+//! Files: `waiter_queue` (the FIFO queue of nodes kept in the waiters' own futures), `acquire`
+//! (the cancel-safe future), `permit`, `wake_list` (wakers woken outside the lock), `error`, and
+//! `locked` with `waitlist` (a count and a FIFO slab queue without a lock of their own, for the
+//! channel).
 
 mod acquire;
 mod error;
 pub(crate) mod locked;
 mod permit;
+mod waiter_queue;
 mod waitlist;
 mod wake_list;
 
@@ -18,7 +20,7 @@ use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard, ReceiverArc as Arc, lock};
 
 pub(crate) use acquire::Acquire;
-use waitlist::{WaitKey, Waitlist};
+use waiter_queue::{Waiter, WaiterQueue};
 use wake_list::WakeList;
 
 pub use error::{AcquireError, TryAcquireError};
@@ -61,9 +63,10 @@ const SHIFT: u32 = 2;
 /// - **Close.** [`close`](Semaphore::close) wakes every waiter with an [`AcquireError`]; later
 ///   acquires fail at once. Permits are still counted: dropping a permit after close still makes it
 ///   available, and permits assigned to waiters that were closed out become available.
-/// - **No lock on the fast path.** When nobody waits, acquiring and releasing are a single
-///   compare-and-swap on one atomic word. Waiters live in a slab of reusable slots, so queueing
-///   allocates only while the slab grows to the largest number of simultaneous waiters.
+/// - **No lock on the fast path, no allocation ever.** When nobody waits, acquiring and releasing
+///   are a single compare-and-swap on one atomic word. A waiter's place in the queue is a node
+///   inside its own future, so queueing allocates nothing, and a woken waiter learns that it was
+///   granted from that node without taking the lock.
 ///
 /// # Example
 ///
@@ -98,7 +101,7 @@ const SHIFT: u32 = 2;
 /// ```
 pub struct Semaphore {
     state: AtomicUsize,
-    waiters: Mutex<Waitlist>,
+    waiters: Mutex<WaiterQueue>,
 }
 
 impl Semaphore {
@@ -121,7 +124,7 @@ impl Semaphore {
         );
         Semaphore {
             state: AtomicUsize::new(permits << SHIFT),
-            waiters: Mutex::new(Waitlist::new()),
+            waiters: Mutex::new(WaiterQueue::new()),
         }
     }
 
@@ -141,7 +144,7 @@ impl Semaphore {
         );
         Semaphore {
             state: AtomicUsize::new(permits << SHIFT),
-            waiters: Mutex::new(Waitlist::new()),
+            waiters: Mutex::new(WaiterQueue::new()),
         }
     }
 
@@ -150,7 +153,7 @@ impl Semaphore {
     pub fn new_closed() -> Self {
         Semaphore {
             state: AtomicUsize::new(CLOSED),
-            waiters: Mutex::new(Waitlist::new()),
+            waiters: Mutex::new(WaiterQueue::new()),
         }
     }
 
@@ -369,14 +372,16 @@ impl Semaphore {
         }
     }
 
-    /// Slow path of an acquire, under the lock: takes `needed` permits if they are there and nobody
-    /// waits, or takes what is available (only when first in line) and queues for the rest.
-    /// `Ok(None)` = granted now, `Ok(Some(key))` = queued.
-    fn take_or_enqueue(
-        &self,
-        needed: usize,
-        waker: &Waker,
-    ) -> Result<Option<WaitKey>, AcquireError> {
+    /// Slow path of an acquire, under the lock: takes the node's permits if they are there and
+    /// nobody waits (`Ok(true)`), or takes what is available (only when first in line) and queues
+    /// the node for the rest (`Ok(false)`).
+    ///
+    /// # Safety
+    ///
+    /// `waiter` is not queued and stays pinned and alive until the queue completes it or its owner
+    /// removes it under the lock (the `Acquire` future's `Drop`).
+    unsafe fn take_or_enqueue(&self, waiter: &Waiter, waker: &Waker) -> Result<bool, AcquireError> {
+        let needed = waiter.needed();
         let mut waiters = lock(&self.waiters);
         let mut current = self.state.load(Ordering::Acquire);
         loop {
@@ -386,7 +391,9 @@ impl Semaphore {
             if current & QUEUED != 0 {
                 // Others are queued, so nothing is available: wait behind them.
                 debug_assert_eq!(current >> SHIFT, 0);
-                return Ok(Some(waiters.push_back(needed, 0, waker.clone())));
+                // SAFETY: the caller's contract.
+                unsafe { waiters.push_back(waiter, 0, waker) };
+                return Ok(false);
             }
             let available = current >> SHIFT;
             let (next, granted) = if available >= needed {
@@ -399,8 +406,12 @@ impl Semaphore {
                 .state
                 .compare_exchange(current, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) if granted => return Ok(None),
-                Ok(_) => return Ok(Some(waiters.push_back(needed, available, waker.clone()))),
+                Ok(_) if granted => return Ok(true),
+                Ok(_) => {
+                    // SAFETY: the caller's contract.
+                    unsafe { waiters.push_back(waiter, available, waker) };
+                    return Ok(false);
+                }
                 Err(actual) => current = actual,
             }
         }
@@ -431,7 +442,7 @@ impl Semaphore {
 
     /// Hands `n` permits to the queue in FIFO order, makes the rest available, and wakes the
     /// waiters that were completed — outside the lock, in batches.
-    fn release_locked<'a>(&'a self, mut n: usize, mut waiters: MutexGuard<'a, Waitlist>) {
+    fn release_locked<'a>(&'a self, mut n: usize, mut waiters: MutexGuard<'a, WaiterQueue>) {
         loop {
             let mut wakers: WakeList = WakeList::new();
             n = waiters.assign(n, &mut wakers);

@@ -1,10 +1,15 @@
-//! The FIFO queue of waiters: a slab of reusable slots linked into a doubly linked list by index.
+//! A FIFO queue of waiters kept in a slab of reusable slots, linked into a doubly linked list by
+//! index: the queue of [`LockedSemaphore`](super::locked::LockedSemaphore), for the channel.
 //!
-//! Safe code only. A waiter is named by a [`WaitKey`] (slot index + generation), so a stale key can
-//! never touch a slot that was freed and reused. Slots are kept after use, so once the slab has grown
-//! to the largest number of simultaneous waiters, queueing allocates nothing.
+//! The [`Semaphore`](super::Semaphore) itself keeps its waiters in their own futures instead
+//! (`waiter_queue`), so that a woken waiter needs no lock to learn its grant. A channel's waiter
+//! takes the channel's lock anyway to move its value, so this simpler queue costs it nothing.
 //!
-//! Every method runs under the semaphore's lock. Only the head of the queue ever holds permits
+//! Safe code only. A waiter is named by a [`WaitKey`] (slot index + generation), so a stale key
+//! can never touch a slot that was freed and reused. Slots are kept after use, so once the slab has
+//! grown to the largest number of simultaneous waiters, queueing allocates nothing.
+//!
+//! Every method runs under the owner's lock. Only the head of the queue ever holds permits
 //! that were assigned to it while it still waits (a *partial* assignment): permits are handed out
 //! strictly in queue order, so a waiter behind the head gets nothing until the head is satisfied.
 
@@ -12,7 +17,7 @@ use std::task::Waker;
 
 use super::wake_list::WakeList;
 
-/// Names one waiter's slot; held only by the [`Acquire`](super::acquire::Acquire) future that queued it.
+/// Names one waiter's slot; held only by the future that queued it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WaitKey {
     index: u32,
@@ -69,17 +74,6 @@ impl Waitlist {
 
     pub(super) fn is_empty(&self) -> bool {
         self.head.is_none()
-    }
-
-    /// Number of queued waiters (walks the queue: diagnostics only).
-    pub(super) fn len(&self) -> usize {
-        let mut n = 0;
-        let mut at = self.head;
-        while let Some(i) = at {
-            n += 1;
-            at = self.slots[i as usize].next;
-        }
-        n
     }
 
     /// Appends a waiter that still needs `needed - assigned` permits.
