@@ -32,6 +32,36 @@ fn waiters_are_granted_in_arrival_order() {
     assert_pending!(third.poll());
 }
 
+/// Each waiter's place in the queue lives in its own future: dropping one from the middle, the
+/// back or the front must leave the others linked, in order, and woken in turn.
+#[test]
+fn waiters_cancelled_anywhere_in_the_queue_leave_the_others_in_order() {
+    let semaphore = Semaphore::new(0);
+    let mut waiters: Vec<_> = (0..5).map(|_| spawn(semaphore.acquire())).collect();
+    for waiter in &mut waiters {
+        assert_pending!(waiter.poll());
+    }
+    // Queue 0 1 2 3 4: drop the middle, then the back, then the front: 1 3 are left.
+    drop(waiters.remove(2));
+    drop(waiters.remove(3));
+    drop(waiters.remove(0));
+    let (mut first, mut second) = (waiters.remove(0), waiters.remove(0));
+    assert_eq!(
+        format!("{semaphore:?}"),
+        "Semaphore { available_permits: 0, closed: false, waiters: 2 }"
+    );
+
+    semaphore.add_permits(1);
+    assert!(first.is_woken());
+    assert!(!second.is_woken());
+    let permit = assert_ready_ok!(first.poll());
+    drop(permit);
+    assert!(second.is_woken());
+    drop(assert_ready_ok!(second.poll()));
+    assert_eq!(semaphore.available_permits(), 1);
+    assert!(semaphore.try_acquire().is_ok(), "the queue must be empty again");
+}
+
 #[test]
 fn try_acquire_never_overtakes_a_queued_waiter() {
     let semaphore = Semaphore::new(1);
