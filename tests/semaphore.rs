@@ -3,7 +3,10 @@
 //! head holds up smaller requests, cancel safety, close, and the documented panics.
 //! The random-sequence version of these checks is `semaphore_model.rs`.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::{Context, RawWaker, RawWakerVTable, Waker};
 use std::time::Duration;
 
 use async_patterns::sync::{Semaphore, TryAcquireError};
@@ -59,7 +62,43 @@ fn waiters_cancelled_anywhere_in_the_queue_leave_the_others_in_order() {
     assert!(second.is_woken());
     drop(assert_ready_ok!(second.poll()));
     assert_eq!(semaphore.available_permits(), 1);
-    assert!(semaphore.try_acquire().is_ok(), "the queue must be empty again");
+    assert!(
+        semaphore.try_acquire().is_ok(),
+        "the queue must be empty again"
+    );
+}
+
+/// A waker is user code: if cloning it panics while an acquire queues, the semaphore must be left
+/// as it was — not marked as having waiters when nobody waits, with the available permits gone.
+#[test]
+fn a_waker_whose_clone_panics_leaves_the_semaphore_as_it_was() {
+    fn panic_on_clone(_: *const ()) -> RawWaker {
+        panic!("this waker cannot be cloned")
+    }
+    fn no_op(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(panic_on_clone, no_op, no_op, no_op);
+    // SAFETY: the vtable's functions ignore the (null) data pointer; none of them can misuse it.
+    let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) };
+
+    let semaphore = Semaphore::new(1);
+    // Needs 2 of the 1 there is: it takes the slow path and would queue with the 1 it found.
+    let mut acquire = Box::pin(semaphore.acquire_many(2));
+    let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        acquire.as_mut().poll(&mut Context::from_waker(&waker))
+    }));
+    assert!(polled.is_err(), "the waker's clone panics");
+    drop(acquire);
+
+    assert_eq!(semaphore.available_permits(), 1);
+    assert_eq!(
+        format!("{semaphore:?}"),
+        "Semaphore { available_permits: 1, closed: false, waiters: 0 }"
+    );
+    drop(
+        semaphore
+            .try_acquire()
+            .expect("nobody waits, one permit is there"),
+    );
 }
 
 #[test]

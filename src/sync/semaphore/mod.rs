@@ -382,6 +382,10 @@ impl Semaphore {
     /// removes it under the lock (the `Acquire` future's `Drop`).
     unsafe fn take_or_enqueue(&self, waiter: &Waiter, waker: &Waker) -> Result<bool, AcquireError> {
         let needed = waiter.needed();
+        // Cloned before the lock and before any state changes: a waker whose clone panics leaves
+        // nothing half-done (a `QUEUED` bit with nobody queued). When the permits turn out to be
+        // there after all, the clone is dropped after the lock (locals drop in reverse order).
+        let waker = waker.clone();
         let mut waiters = lock(&self.waiters);
         let mut current = self.state.load(Ordering::Acquire);
         loop {

@@ -180,14 +180,14 @@ impl WaiterQueue {
     ///
     /// `waiter` is not queued, and stays pinned and alive until it is completed by this queue or
     /// removed with [`remove`](Self::remove).
-    pub(super) unsafe fn push_back(&mut self, waiter: &Waiter, assigned: usize, waker: &Waker) {
+    pub(super) unsafe fn push_back(&mut self, waiter: &Waiter, assigned: usize, waker: Waker) {
         debug_assert!(assigned < waiter.needed);
         waiter
             .remaining
             .store(waiter.needed - assigned, Ordering::Relaxed);
         waiter.waker.with_mut(|slot| {
             // SAFETY: under the lock (`&mut self`), and the node is not shared with anyone else yet.
-            unsafe { *slot = Some(waker.clone()) }
+            unsafe { *slot = Some(waker) }
         });
         let node = NonNull::from(waiter);
         waiter.links.with_mut(|links| {
