@@ -3,7 +3,7 @@
 //!
 //! | primitive | built as | fairness |
 //! |---|---|---|
-//! | [`Semaphore`] | atomic fast path + FIFO slab queue | FIFO, no barging |
+//! | [`Semaphore`] | atomic fast path + FIFO queue of nodes inside the waiters' futures | FIFO, no barging |
 //! | [`Mutex`] | `Semaphore::new(1)` + an `UnsafeCell` | FIFO |
 //! | [`RwLock`] | `Semaphore::new(max_readers)`: read takes 1, write takes all | FIFO: a queued writer blocks later readers |
 
