@@ -6,7 +6,8 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, RawWaker, RawWakerVTable, Wake, Waker};
 use std::time::Duration;
 
 use async_patterns::sync::{Semaphore, TryAcquireError};
@@ -65,6 +66,44 @@ fn waiters_cancelled_anywhere_in_the_queue_leave_the_others_in_order() {
     assert!(
         semaphore.try_acquire().is_ok(),
         "the queue must be empty again"
+    );
+}
+
+/// A waiter polled again from another task (a future moved between tasks, or a `select!` that
+/// re-polls with a new context) must be woken through the newest waker, not the one it queued with.
+#[test]
+fn a_waiter_polled_again_with_another_waker_is_woken_through_that_one() {
+    struct CountWakes(AtomicUsize);
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (first, second) = (
+        Arc::new(CountWakes(AtomicUsize::new(0))),
+        Arc::new(CountWakes(AtomicUsize::new(0))),
+    );
+    let semaphore = Semaphore::new(0);
+    let mut acquire = Box::pin(semaphore.acquire());
+    for waker in [&first, &second] {
+        let waker = Waker::from(Arc::clone(waker));
+        assert!(
+            acquire
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+    }
+    semaphore.add_permits(1);
+    assert_eq!(
+        second.0.load(Ordering::SeqCst),
+        1,
+        "the newest waker is woken"
+    );
+    assert_eq!(
+        first.0.load(Ordering::SeqCst),
+        0,
+        "the replaced waker is not"
     );
 }
 
