@@ -13,7 +13,8 @@ use crate::loom::lock;
 /// permit that gives them back), or to the close error.
 ///
 /// Its queue node lives inside it (see `waiter_queue`), so it is `!Unpin`: it is awaited in
-/// place, which is all the crate does with it.
+/// place, which is all the crate does with it. The node is only made when the lock-free attempt
+/// fails: an uncontended acquire writes none of it and has nothing to drop.
 ///
 /// Cancel safety: dropping it before it resolves gives back every permit that was assigned to it —
 /// a partial assignment at the head of the queue, or a full grant it never observed — and passes
@@ -21,17 +22,21 @@ use crate::loom::lock;
 #[derive(Debug)]
 pub(crate) struct Acquire<'a> {
     semaphore: &'a Semaphore,
-    /// Whether `waiter` is (or was, until an outcome the future has not yet reported) in the queue.
+    needed: usize,
+    /// Whether `waiter` is in the queue, or was completed there with an outcome this future has
+    /// not yet reported.
     queued: bool,
-    waiter: Waiter,
+    /// The queue node, made on the slow path.
+    waiter: Option<Waiter>,
 }
 
 impl<'a> Acquire<'a> {
     pub(super) fn new(semaphore: &'a Semaphore, needed: usize) -> Self {
         Acquire {
             semaphore,
+            needed,
             queued: false,
-            waiter: Waiter::new(needed),
+            waiter: None,
         }
     }
 }
@@ -40,11 +45,11 @@ impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: nothing is moved out of the future; `waiter` stays where it is until `drop`.
+        // SAFETY: nothing is moved out of the future; its node stays where it is until `drop`.
         let this = unsafe { self.get_unchecked_mut() };
         let semaphore = this.semaphore;
-        let needed = this.waiter.needed();
         if !this.queued {
+            let needed = this.needed;
             if needed > Semaphore::MAX_PERMITS {
                 return Poll::Ready(Err(AcquireError::too_many()));
             }
@@ -55,9 +60,11 @@ impl Future for Acquire<'_> {
                 }
                 Err(super::TryAcquireError::NoPermits) => {}
             }
+            // Not queued, so a node left from an earlier round is in no list: replacing it is fine.
+            let waiter = this.waiter.insert(Waiter::new(needed));
             // SAFETY: the future is pinned (we are in `poll`), so the node stays put until `drop`,
             // which takes it out of the queue if it is still there (`queued` is set below).
-            return match unsafe { semaphore.take_or_enqueue(&this.waiter, cx.waker()) } {
+            return match unsafe { semaphore.take_or_enqueue(waiter, cx.waker()) } {
                 Ok(true) => Poll::Ready(Ok(())),
                 Ok(false) => {
                     this.queued = true;
@@ -66,14 +73,17 @@ impl Future for Acquire<'_> {
                 Err(closed) => Poll::Ready(Err(closed)),
             };
         }
+        let Some(waiter) = &this.waiter else {
+            unreachable!("a queued Acquire has a node")
+        };
         // Woken by a grant (or close): the node says so without the lock.
-        let mut outcome = this.waiter.outcome();
+        let mut outcome = waiter.outcome();
         if let Outcome::Waiting(_) = outcome {
             // Polled before the outcome: confirm under the lock and leave the current waker.
             let mut queue = lock(&semaphore.waiters);
-            outcome = this.waiter.outcome_locked(&queue);
+            outcome = waiter.outcome_locked(&queue);
             if let Outcome::Waiting(_) = outcome {
-                this.waiter.set_waker(&mut queue, cx.waker());
+                waiter.set_waker(&mut queue, cx.waker());
                 return Poll::Pending;
             }
         }
@@ -91,19 +101,21 @@ impl Drop for Acquire<'_> {
         if !self.queued {
             return;
         }
+        let Some(waiter) = &self.waiter else {
+            unreachable!("a queued Acquire has a node")
+        };
         let semaphore = self.semaphore;
-        let needed = self.waiter.needed();
-        match self.waiter.outcome() {
+        match waiter.outcome() {
             // Granted but never polled again: the permits are ours to give back.
-            Outcome::Granted => semaphore.release(needed),
+            Outcome::Granted => semaphore.release(self.needed),
             Outcome::Closed => {}
             Outcome::Waiting(_) => {
                 let mut queue = lock(&semaphore.waiters);
-                let returned = match self.waiter.outcome_locked(&queue) {
-                    Outcome::Granted => needed,
+                let returned = match waiter.outcome_locked(&queue) {
+                    Outcome::Granted => self.needed,
                     Outcome::Closed => 0,
                     // SAFETY: under the lock, the node says it is still queued.
-                    Outcome::Waiting(_) => unsafe { queue.remove(&self.waiter) },
+                    Outcome::Waiting(_) => unsafe { queue.remove(waiter) },
                 };
                 // Even with nothing to hand on, this clears `QUEUED` if the queue is now empty.
                 semaphore.release_locked(returned, queue);
