@@ -259,7 +259,8 @@ impl WaiterQueue {
         remaining: usize,
         wakers: &mut WakeList<N>,
     ) {
-        self.unlink(waiter);
+        // SAFETY: `waiter` is the head of this queue.
+        unsafe { self.unlink(waiter) };
         // SAFETY: under the lock; the node is alive until the store below.
         if let Some(waker) = waiter.waker.with_mut(|slot| unsafe { (*slot).take() }) {
             wakers.push(waker);
@@ -276,15 +277,19 @@ impl WaiterQueue {
     pub(super) unsafe fn remove(&mut self, waiter: &Waiter) -> usize {
         let remaining = waiter.remaining.load(Ordering::Relaxed);
         debug_assert!(remaining != 0 && remaining != CLOSED_OUT);
-        self.unlink(waiter);
-        // The owner drops the node next; a waker left in it would be dropped with it, but there
-        // is no reason to keep the waker alive that long.
-        // SAFETY: under the lock, on a node its owner keeps alive during this call.
-        drop(waiter.waker.with_mut(|slot| unsafe { (*slot).take() }));
+        // SAFETY: the caller's contract: the node is queued here. Its waker stays in it, to be
+        // dropped with the node by its owner, after the lock is released.
+        unsafe { self.unlink(waiter) };
         waiter.needed - remaining
     }
 
-    fn unlink(&mut self, waiter: &Waiter) {
+    /// Takes `waiter` out of the list, joining its neighbours.
+    ///
+    /// # Safety
+    ///
+    /// `waiter` is in this queue (else its stale links would be followed, and `head` or `tail`
+    /// overwritten).
+    unsafe fn unlink(&mut self, waiter: &Waiter) {
         // SAFETY: under the lock (`&mut self`); the node and its neighbours are queued, so alive.
         let Links { prev, next } = waiter
             .links
