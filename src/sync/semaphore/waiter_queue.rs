@@ -20,6 +20,11 @@
 //! - The owner's `Drop`, if it has not seen a final value, takes the lock and unlinks its node
 //!   itself (or finds, under the lock, that it was completed meanwhile), so the queue never holds
 //!   a pointer to freed memory.
+//! - The owner reaches its node through `Pin<&mut Acquire>` while the lock holder may read it
+//!   through the queue's pointer. Every field the lock holder touches is an atomic or a cell (or
+//!   `needed`, written before the node is shared), and the node is `!Unpin` (`PhantomPinned`),
+//!   which is what exempts a `&mut` to it from being assumed unique — the contract tokio's
+//!   intrusive lists rely on, and what Miri checks when it runs the lock tests.
 
 use std::marker::PhantomPinned;
 use std::ptr::NonNull;
