@@ -59,10 +59,11 @@ ENVIRONMENT (each overrides the preset):
 
 TIMES (measured on 2 cores):
     quick gate: about 3m20s on a warm cache, 6-10 min from a clean clone (cold target/).
-    deep test step: 12m38s (PROPTEST_CASES=10000; mostly the turmoil property in debug).
-    deep loom step: 16m53s (67 tests, 10.9 million interleavings; longest model 8 min).
-    sim step: about 0.16 s per seed (all 43 scenarios): 32 seeds ~6 s, 10000 (deep) ~27 min.
-    deep gate on one machine: roughly an hour; --partition K/4 spreads it over four.
+    deep test step: about 3 min (PROPTEST_CASES=10000; the turmoil property runs in sim).
+    deep loom step: 24 min (69 tests, 15.7 million interleavings, a spurious wakeup explored in
+      every block_on; longest model 7 min).
+    sim step: about 0.11 s per seed (all 43 scenarios): 32 seeds ~70 s, 10000 (deep) ~19 min.
+    deep gate on one machine: 47 min from a fresh clone; --partition K/4 spreads it over four.
 ";
 
 /// The turmoil property (`sim-tests/properties.rs`): run by the sim step only.
