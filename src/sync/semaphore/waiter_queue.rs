@@ -81,10 +81,11 @@ pub(super) struct Waiter {
     _pinned: PhantomPinned,
 }
 
-// SAFETY: the raw pointers in `links` (which make `Waiter` neither `Send` nor `Sync` by default)
-// are only followed under the semaphore's lock, and every node they reach is kept alive by the
-// protocol in the module docs; `waker` is likewise only touched under the lock, and `Waker` is
-// `Send + Sync`. `remaining` is atomic and `needed` is never written after the node is shared.
+// The raw pointers in `links` make `Waiter` neither `Send` nor `Sync` by default. They are only
+// followed under the semaphore's lock, and every node they reach is kept alive by the protocol in
+// the module docs; `waker` is likewise only touched under the lock, and `Waker` is `Send + Sync`;
+// `remaining` is atomic, and `needed` is never written after the node is shared.
+// SAFETY: for those reasons, moving a node to another thread shares nothing unsynchronised.
 unsafe impl Send for Waiter {}
 // SAFETY: as for `Send`: shared access goes through the lock or the atomic.
 unsafe impl Sync for Waiter {}
