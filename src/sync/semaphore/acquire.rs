@@ -23,10 +23,8 @@ use crate::loom::lock;
 pub(crate) struct Acquire<'a> {
     semaphore: &'a Semaphore,
     needed: usize,
-    /// Whether `waiter` is in the queue, or was completed there with an outcome this future has
-    /// not yet reported.
-    queued: bool,
-    /// The queue node, made on the slow path.
+    /// The queue node: `Some` while it is in the queue, or was completed there with an outcome
+    /// this future has not yet reported. Made on the slow path, dropped once the outcome is seen.
     waiter: Option<Waiter>,
 }
 
@@ -35,7 +33,6 @@ impl<'a> Acquire<'a> {
         Acquire {
             semaphore,
             needed,
-            queued: false,
             waiter: None,
         }
     }
@@ -48,7 +45,7 @@ impl Future for Acquire<'_> {
         // SAFETY: nothing is moved out of the future; its node stays where it is until `drop`.
         let this = unsafe { self.get_unchecked_mut() };
         let semaphore = this.semaphore;
-        if !this.queued {
+        let Some(waiter) = &this.waiter else {
             let needed = this.needed;
             if needed > Semaphore::MAX_PERMITS {
                 return Poll::Ready(Err(AcquireError::too_many()));
@@ -60,21 +57,19 @@ impl Future for Acquire<'_> {
                 }
                 Err(super::TryAcquireError::NoPermits) => {}
             }
-            // Not queued, so a node left from an earlier round is in no list: replacing it is fine.
             let waiter = this.waiter.insert(Waiter::new(needed));
             // SAFETY: the future is pinned (we are in `poll`), so the node stays put until `drop`,
-            // which takes it out of the queue if it is still there (`queued` is set below).
-            return match unsafe { semaphore.take_or_enqueue(waiter, cx.waker()) } {
+            // which takes it out of the queue if it is still there; it is removed from the future
+            // below unless it was queued.
+            let queued = unsafe { semaphore.take_or_enqueue(waiter, cx.waker()) };
+            if !matches!(queued, Ok(false)) {
+                this.waiter = None;
+            }
+            return match queued {
                 Ok(true) => Poll::Ready(Ok(())),
-                Ok(false) => {
-                    this.queued = true;
-                    Poll::Pending
-                }
+                Ok(false) => Poll::Pending,
                 Err(closed) => Poll::Ready(Err(closed)),
             };
-        }
-        let Some(waiter) = &this.waiter else {
-            unreachable!("a queued Acquire has a node")
         };
         // Woken by a grant (or close): the node says so without the lock.
         let mut outcome = waiter.outcome();
@@ -87,7 +82,7 @@ impl Future for Acquire<'_> {
                 return Poll::Pending;
             }
         }
-        this.queued = false;
+        this.waiter = None;
         match outcome {
             Outcome::Granted => Poll::Ready(Ok(())),
             Outcome::Closed => Poll::Ready(Err(AcquireError::closed())),
@@ -98,11 +93,8 @@ impl Future for Acquire<'_> {
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
-        if !self.queued {
-            return;
-        }
         let Some(waiter) = &self.waiter else {
-            unreachable!("a queued Acquire has a node")
+            return;
         };
         let semaphore = self.semaphore;
         match waiter.outcome() {
