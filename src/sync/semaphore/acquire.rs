@@ -59,16 +59,18 @@ impl Future for Acquire<'_> {
             }
             let waiter = this.waiter.insert(Waiter::new(needed));
             // SAFETY: the future is pinned (we are in `poll`), so the node stays put until `drop`,
-            // which takes it out of the queue if it is still there; it is removed from the future
-            // below unless it was queued.
-            let queued = unsafe { semaphore.take_or_enqueue(waiter, cx.waker()) };
-            if !matches!(queued, Ok(false)) {
-                this.waiter = None;
-            }
-            return match queued {
-                Ok(true) => Poll::Ready(Ok(())),
+            // which takes it out of the queue if it is still there; a node that was not queued
+            // is removed from the future here.
+            return match unsafe { semaphore.take_or_enqueue(waiter, cx.waker()) } {
                 Ok(false) => Poll::Pending,
-                Err(closed) => Poll::Ready(Err(closed)),
+                Ok(true) => {
+                    this.waiter = None;
+                    Poll::Ready(Ok(()))
+                }
+                Err(closed) => {
+                    this.waiter = None;
+                    Poll::Ready(Err(closed))
+                }
             };
         };
         // Woken by a grant (or close): the node says so without the lock.
