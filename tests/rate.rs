@@ -308,11 +308,13 @@ fn try_acquire_works_outside_a_runtime_and_says_how_long_to_wait() {
     clock.advance(Duration::from_millis(300));
     limiter.try_acquire().unwrap();
     let err = limiter.try_acquire().unwrap_err();
+    let TryAcquireError::RateLimited(limited) = err else {
+        panic!("refused for another reason: {err:?}");
+    };
+    assert_eq!(limited.retry_after(), Duration::from_millis(700));
     assert_eq!(
-        err,
-        TryAcquireError::RateLimited {
-            retry_after: Duration::from_millis(700)
-        }
+        format!("{err:?}"),
+        "RateLimited(RateLimited { retry_after: 700ms })"
     );
     assert_eq!(err.to_string(), "rate limited: retry after 700ms");
     clock.advance(Duration::from_millis(700));

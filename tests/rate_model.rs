@@ -193,7 +193,8 @@ proptest! {
             let weight = weight.min(quota.capacity());
             match limiter.try_acquire_many(weight) {
                 Ok(()) => times.extend(std::iter::repeat_n(clock.now(), weight as usize)),
-                Err(TryAcquireError::RateLimited { retry_after }) => {
+                Err(TryAcquireError::RateLimited(limited)) => {
+                    let retry_after = limited.retry_after();
                     prop_assert!(!retry_after.is_zero());
                     // One nanosecond early is still too early ...
                     clock.advance(retry_after - Duration::from_nanos(1));

@@ -41,13 +41,8 @@ impl std::error::Error for QuotaError {}
 /// Why [`try_acquire`](super::RateLimiter::try_acquire) did not admit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryAcquireError {
-    /// Not now. If nobody is queued, waiting `retry_after` and trying again will succeed unless
-    /// someone else is admitted first; if callers are queued in
-    /// [`acquire`](super::RateLimiter::acquire), it is a lower bound (they go first).
-    RateLimited {
-        /// How long until this request would fit the quota.
-        retry_after: Duration,
-    },
+    /// Not now; [`RateLimited::retry_after`] says how long until the request would fit.
+    RateLimited(RateLimited),
     /// The request asks for more admissions at once than the quota ever allows (its
     /// [`capacity`](super::Quota::capacity)); it can never succeed.
     ExceedsCapacity(ExceedsCapacity),
@@ -58,7 +53,7 @@ impl TryAcquireError {
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            TryAcquireError::RateLimited { retry_after } => Some(*retry_after),
+            TryAcquireError::RateLimited(limited) => Some(limited.retry_after()),
             TryAcquireError::ExceedsCapacity(_) => None,
         }
     }
@@ -67,9 +62,7 @@ impl TryAcquireError {
 impl fmt::Display for TryAcquireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TryAcquireError::RateLimited { retry_after } => {
-                write!(f, "rate limited: retry after {retry_after:?}")
-            }
+            TryAcquireError::RateLimited(limited) => fmt::Display::fmt(limited, f),
             TryAcquireError::ExceedsCapacity(exceeds) => fmt::Display::fmt(exceeds, f),
         }
     }
@@ -77,11 +70,66 @@ impl fmt::Display for TryAcquireError {
 
 impl std::error::Error for TryAcquireError {}
 
+impl From<RateLimited> for TryAcquireError {
+    fn from(limited: RateLimited) -> Self {
+        TryAcquireError::RateLimited(limited)
+    }
+}
+
 impl From<ExceedsCapacity> for TryAcquireError {
     fn from(exceeds: ExceedsCapacity) -> Self {
         TryAcquireError::ExceedsCapacity(exceeds)
     }
 }
+
+/// A request refused for now: it fits the quota after [`retry_after`](Self::retry_after).
+///
+/// If nobody is queued, waiting that long and trying again succeeds unless someone else is
+/// admitted first; if callers are queued in [`acquire`](super::RateLimiter::acquire), it is a
+/// lower bound (they go first).
+///
+/// It keeps the wait as a count of nanoseconds and makes the [`Duration`] only when asked: a
+/// refused check is a few nanoseconds, and the division that builds a `Duration` was a tenth of
+/// it, paid even by callers that only test `is_err()`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateLimited {
+    nanos: u64,
+}
+
+impl RateLimited {
+    /// A refusal whose request fits after `nanos` nanoseconds.
+    pub(super) fn after_nanos(nanos: u64) -> Self {
+        RateLimited { nanos }
+    }
+
+    /// A refusal whose request fits after `wait` (saturating at about 584 years, beyond any
+    /// quota's 100-year limit).
+    pub(super) fn after(wait: Duration) -> Self {
+        Self::after_nanos(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// How long until this request would fit the quota.
+    #[must_use]
+    pub fn retry_after(&self) -> Duration {
+        Duration::from_nanos(self.nanos)
+    }
+}
+
+impl fmt::Debug for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimited")
+            .field("retry_after", &self.retry_after())
+            .finish()
+    }
+}
+
+impl fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rate limited: retry after {:?}", self.retry_after())
+    }
+}
+
+impl std::error::Error for RateLimited {}
 
 /// [`acquire_many`](super::RateLimiter::acquire_many) asked for more admissions at once than the
 /// quota ever allows; it fails at once instead of waiting forever.

@@ -15,13 +15,14 @@ mod quota;
 mod sliding_window;
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::loom::{Mutex, lock};
 use crate::sync::Semaphore;
 use crate::time::{Clock, Instant, TokioClock};
 
-pub use error::{ExceedsCapacity, QuotaError, TryAcquireError};
+pub use error::{ExceedsCapacity, QuotaError, RateLimited, TryAcquireError};
 pub use quota::Quota;
 
 use gcra::{Check, Gcra};
@@ -83,8 +84,9 @@ pub struct RateLimiter<C: Clock = TokioClock> {
     /// has one (`native`), else its reading when the limiter was built.
     origin: Instant,
     native: bool,
-    /// `quota.capacity()`, kept at hand for the check's fast path.
-    capacity: u32,
+    /// `quota.capacity()`, kept at hand for the check's fast path. Never zero (the quota was
+    /// validated), and typed so: `try_acquire`'s capacity check for one then compiles away.
+    capacity: NonZeroU32,
     state: Mutex<State>,
     /// One permit, held by the caller at the head of the `acquire` queue: only it waits on the
     /// clock. Fair, so waiters are admitted in arrival order.
@@ -136,7 +138,8 @@ impl<C: Clock> RateLimiter<C> {
             gcra,
             origin: clock.epoch().unwrap_or_else(|| clock.now()),
             native: clock.epoch().is_some(),
-            capacity: quota.capacity(),
+            capacity: NonZeroU32::new(quota.capacity())
+                .expect("a validated quota admits at least one"),
             state: Mutex::new(State {
                 window,
                 waiting: 0,
@@ -186,9 +189,7 @@ impl<C: Clock> RateLimiter<C> {
             match gcra.try_admit(|| self.read_nanos(), n) {
                 (Check::Admitted, _) => return Ok(()),
                 (Check::Denied { fits_at }, now_ns) => {
-                    return Err(TryAcquireError::RateLimited {
-                        retry_after: Duration::from_nanos(fits_at - now_ns),
-                    });
+                    return Err(RateLimited::after_nanos(fits_at - now_ns).into());
                 }
                 (Check::Queued, _) => {}
             }
@@ -205,7 +206,7 @@ impl<C: Clock> RateLimiter<C> {
         let fits_at = if state.waiting > 0 {
             // Callers queued in `acquire` go first: estimate when the head's request and this one
             // would both fit (a lower bound when more are queued), and refuse for now.
-            let ahead = state.head_request.min(self.capacity - n);
+            let ahead = state.head_request.min(self.capacity.get() - n);
             let at = self.fits_at(&mut state, now, n + ahead);
             at.max(now + Duration::from_nanos(1))
         } else {
@@ -214,9 +215,7 @@ impl<C: Clock> RateLimiter<C> {
                 Err(at) => at,
             }
         };
-        Err(TryAcquireError::RateLimited {
-            retry_after: fits_at.saturating_duration_since(now),
-        })
+        Err(RateLimited::after(fits_at.saturating_duration_since(now)).into())
     }
 
     /// Waits until one operation is admitted.
@@ -357,7 +356,7 @@ impl<C: Clock> RateLimiter<C> {
 
     #[inline]
     fn check_capacity(&self, n: u32) -> Result<(), ExceedsCapacity> {
-        let capacity = self.capacity;
+        let capacity = self.capacity.get();
         if n > capacity {
             return Err(ExceedsCapacity {
                 requested: n,
