@@ -52,7 +52,7 @@ mod loom_impl {
     pub(crate) use loom::thread;
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
     }
 }
 
@@ -65,7 +65,7 @@ mod std_impl {
     pub(crate) use std::thread;
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
     }
 
     /// `std::cell::UnsafeCell` with loom's closure-based interface.

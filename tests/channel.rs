@@ -9,7 +9,6 @@ use std::time::Duration;
 use async_patterns::channel::{
     self, CapacityError, ChannelClosed, SendError, TryRecvError, TryReserveError, TrySendError,
 };
-use async_patterns::sync::Semaphore;
 use tokio_test::task::spawn;
 use tokio_test::{assert_pending, assert_ready, assert_ready_eq};
 
@@ -21,11 +20,12 @@ fn zero_capacity_is_a_typed_error() {
         CapacityError::TooLarge
     );
     assert!(!CapacityError::Zero.to_string().is_empty());
-    // The largest capacity is accepted (nothing is allocated up front), one more is not.
-    let (tx, _rx) = channel::bounded::<u8>(Semaphore::MAX_PERMITS).unwrap();
-    assert_eq!(tx.capacity(), Semaphore::MAX_PERMITS);
+    // The largest capacity is accepted (its slots, 16 MiB here, are allocated up front),
+    // one more is not.
+    let (tx, _rx) = channel::bounded::<u8>(channel::MAX_CAPACITY).unwrap();
+    assert_eq!(tx.capacity(), channel::MAX_CAPACITY);
     assert_eq!(
-        channel::bounded::<u8>(Semaphore::MAX_PERMITS + 1).unwrap_err(),
+        channel::bounded::<u8>(channel::MAX_CAPACITY + 1).unwrap_err(),
         CapacityError::TooLarge
     );
 }

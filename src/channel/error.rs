@@ -8,7 +8,7 @@ use std::fmt;
 pub enum CapacityError {
     /// Capacity 0: no value could ever be sent (this channel has no rendezvous mode).
     Zero,
-    /// More than [`Semaphore::MAX_PERMITS`](crate::sync::Semaphore::MAX_PERMITS).
+    /// More than [`MAX_CAPACITY`](super::MAX_CAPACITY) (the slots are allocated up front).
     TooLarge,
 }
 
@@ -16,7 +16,7 @@ impl fmt::Display for CapacityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             CapacityError::Zero => "a bounded channel needs a capacity of at least 1",
-            CapacityError::TooLarge => "channel capacity exceeds Semaphore::MAX_PERMITS",
+            CapacityError::TooLarge => "channel capacity exceeds channel::MAX_CAPACITY",
         })
     }
 }

@@ -1,12 +1,13 @@
-//! A bounded multi-producer multi-consumer channel, built on the semaphore core.
+//! A bounded multi-producer multi-consumer channel.
 //!
-//! [`bounded`] returns a cloneable [`Sender`] and a cloneable [`Receiver`]. The waiting is the
-//! semaphore core's — its count and FIFO waitlist, two of them (free room, values ready) kept
-//! beside the queue under the channel's one lock, so that a send or a receive that need not wait
-//! takes that lock once — and so both sides inherit its verified properties:
+//! [`bounded`] returns a cloneable [`Sender`] and a cloneable [`Receiver`]. Values live in a ring
+//! of `capacity` slots that a send or a receive claims without a lock when it need not wait;
+//! callers that must wait queue FIFO under a lock, and are handed slots in order, as the
+//! semaphore core hands out permits (its verified waitlist is what queues them). So:
 //!
 //! - **FIFO waiting**: senders waiting for space are let in in arrival order, and so are receivers
-//!   waiting for a value. Values come out in the order they went in.
+//!   waiting for a value; while anyone waits on a side, newcomers on that side queue behind them.
+//!   Values come out in the order they went in.
 //! - **Cancel safety**: a dropped [`send`](Sender::send) future enqueues nothing (its value is
 //!   dropped with it; it never reached the channel). A dropped [`recv`](Receiver::recv) future never
 //!   swallows a value: a value assigned to a receiver that is then dropped goes to the next
@@ -15,7 +16,11 @@
 //!   still get every value that was sent, then `None`. Dropping every receiver closes the channel
 //!   and drops what is queued; senders get their value back in the error.
 //! - **Nothing refused is lost**: every error that refuses a value carries it back.
-//! - **Bad input**: capacity 0 is a typed [`CapacityError`] (there is no rendezvous mode).
+//! - **Bad input**: capacity 0 is a typed [`CapacityError`] (there is no rendezvous mode), and so
+//!   is one above [`MAX_CAPACITY`].
+//! - **Memory**: the slots are allocated when the channel is made, `capacity` of them, each a
+//!   `T` and an 8-byte stamp; sending and receiving allocate nothing, and neither does waiting
+//!   once the wait queues have grown to the most callers that ever waited at once.
 //!
 //! # Example
 //!
@@ -46,17 +51,19 @@
 //! ```
 
 mod error;
+mod ring;
 mod shared;
 mod wait;
 
 use std::fmt;
 
 use crate::loom::Arc;
-use crate::sync::Semaphore;
 
 pub use error::{
     CapacityError, ChannelClosed, SendError, TryRecvError, TryReserveError, TrySendError,
 };
+pub use ring::MAX_CAPACITY;
+use ring::Side;
 use shared::{Shared, TryRecv, TrySend};
 use wait::{Recv, Reserve, SendValue};
 
@@ -64,12 +71,12 @@ use wait::{Recv, Reserve, SendValue};
 ///
 /// # Errors
 ///
-/// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above `Semaphore::MAX_PERMITS`.
+/// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above [`MAX_CAPACITY`].
 pub fn bounded<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
     if capacity == 0 {
         return Err(CapacityError::Zero);
     }
-    if capacity > Semaphore::MAX_PERMITS {
+    if capacity > MAX_CAPACITY {
         return Err(CapacityError::TooLarge);
     }
     let shared = Arc::new(Shared::new(capacity));
@@ -102,17 +109,20 @@ impl<T> SendPermit<'_, T> {
     /// closed channel takes no more values, so that receivers that saw it drained are never
     /// wrong).
     pub fn send(self, value: T) -> Result<(), SendError<T>> {
-        // Refused: `self` drops here and gives the room back.
-        self.sender.shared.push(value).map_err(SendError)?;
-        // The room now belongs to the value: the receiver that takes it frees it.
+        let shared = &self.sender.shared;
+        // The promise is handled here, not by `Drop`: sent, the room belongs to the value (the
+        // receiver that takes it frees it); refused, it is passed on.
         std::mem::forget(self);
-        Ok(())
+        shared.push_promised(value).map_err(|value| {
+            shared.pass_on(Side::Send);
+            SendError(value)
+        })
     }
 }
 
 impl<T> Drop for SendPermit<'_, T> {
     fn drop(&mut self) {
-        self.sender.shared.release_room();
+        self.sender.shared.pass_on(Side::Send);
     }
 }
 
@@ -140,11 +150,7 @@ impl<T> Sender<T> {
     ///
     /// [`SendError`] with the value if the channel is or becomes closed.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        // One lock when there is room. Else one more to try again or queue up, and one to send
-        // once granted. The second try is not redundant: on a multi-thread runtime a receiver
-        // often frees room in between, and a sender that goes to sleep costs a wake per value
-        // (measured: 2 producers, 1 consumer, capacity 1024: ~95 ns per value with the second
-        // try, ~118 ns without).
+        // No lock when a slot is free; else the future queues up (or finds room after all).
         let value = match self.shared.try_send(value) {
             TrySend::Sent => return Ok(()),
             TrySend::Closed(value) => return Err(SendError(value)),
@@ -202,7 +208,11 @@ impl<T> Receiver<T> {
     /// Cancel safe: a dropped `recv` never takes a value with it; a value assigned to it goes to
     /// the next receiver or stays queued.
     pub async fn recv(&self) -> Option<T> {
-        Recv::new(&self.shared).await
+        match self.shared.try_recv() {
+            TryRecv::Value(value) => Some(value),
+            TryRecv::Closed => None,
+            TryRecv::Empty => Recv::new(&self.shared).await,
+        }
     }
 
     /// Receives a value if one is ready now and no receiver is waiting ahead.

@@ -1,45 +1,71 @@
-//! The state both ends share: the queue, and two counts with their FIFO queues of waiters, all
-//! under one lock.
+//! The state both ends share: the ring of values (`ring.rs`), and under one lock the two FIFO
+//! queues of callers waiting for room and for a value.
 //!
-//! `room` counts free capacity and `ready` counts values no receiver has been granted yet. They
-//! are the semaphore's count and waitlist ([`LockedSemaphore`]) kept beside the queue, so a send
-//! or a receive takes the lock once: a send takes room, pushes and grants a ready value (to the
-//! first waiting receiver, else to the count); a receive takes a ready value, pops and gives room
-//! back (to the first waiting sender, else to the count). Waiters are woken after the lock is
-//! released.
+//! A send or a receive that need not wait touches no lock: it claims a slot in the ring, then
+//! checks one rarely written word, `waiting`, for callers queued on the other side. Only a caller
+//! that must wait takes the lock, to queue itself; whoever later frees a slot (a receiver) or
+//! fills one (a sender) takes it too, to hand that slot to the head of the queue as a *promise*
+//! (see `ring.rs`), and wakes it.
 //!
-//! Invariants, while the channel is open:
-//! - room: `room` available + room granted to senders not yet used + reserved permits + queued
-//!   values = capacity;
-//! - values: `ready` available + values granted to receivers not yet taken = queued values. So a
-//!   receiver granted a value finds one, unless the channel was closed and another receiver took
-//!   it (receivers drain a closed channel without a grant), and then the queue is empty for good.
+//! The handshake that loses no wake-up: a caller about to wait sets its side's bit in `waiting`
+//! (and `STOP` in its ring word, so that nobody overtakes it), issues a `SeqCst` fence, and then
+//! looks at the ring once more; a caller that freed or filled a slot stores the slot's stamp,
+//! issues a `SeqCst` fence, and then reads `waiting`. Of two such fences one comes first, so
+//! either the waiter sees the slot or the other caller sees the waiter.
 //!
-//! Waiting is in `wait.rs`. Cancel safety follows from the waitlist: a waiter dropped after its
-//! grant hands it to the next waiter or back to the count — the value itself never left the queue.
+//! Invariants, at every release of the lock:
+//! - a side's queue is non-empty only while its bit in `waiting` and its `STOP` are set;
+//! - no queued waiter could be promised a slot — except one a thread is still finishing, which
+//!   that thread hands over once it has (the handshake above);
+//! - a promise is owned by exactly one party: a granted waiter that has not used it yet, or a
+//!   [`SendPermit`](super::SendPermit). A waiter dropped while holding one passes it to the next
+//!   waiter, or withdraws it.
+//!
+//! Cancel safety follows: a value moves only when its sender or receiver claims a slot, never
+//! on someone else's behalf, so a dropped `send` sent nothing and a dropped `recv` took nothing.
 
-use std::collections::VecDeque;
+use std::task::{Poll, Waker};
 
-use super::TryReserveError;
-use crate::loom::atomic::{AtomicUsize, Ordering};
+use super::ring::{Padded, Ring, Side};
+use crate::loom::atomic::{AtomicUsize, Ordering, fence};
 use crate::loom::{Mutex, lock};
-use crate::sync::locked::{LockedSemaphore, WakeList};
+use crate::sync::locked::{WaitKey, WaitQueue, WaitState, WakeList};
 
-/// The waiter one send or receive may wake (there is at most one).
-pub(super) type WakeOne = WakeList<1>;
+/// `waiting`: senders are queued for room.
+const SENDERS: usize = 1;
+/// `waiting`: receivers are queued for a value.
+const RECEIVERS: usize = 2;
+
+fn flag(side: Side) -> usize {
+    match side {
+        Side::Send => SENDERS,
+        Side::Recv => RECEIVERS,
+    }
+}
 
 pub(super) struct Shared<T> {
-    pub(super) state: Mutex<State<T>>,
+    pub(super) ring: Ring<T>,
+    /// Which sides have callers queued: read after every send and receive, written only when a
+    /// queue becomes empty or not, so it stays in every core's cache.
+    waiting: Padded<AtomicUsize>,
+    queues: Mutex<Queues>,
     pub(super) capacity: usize,
     pub(super) senders: AtomicUsize,
     pub(super) receivers: AtomicUsize,
 }
 
-pub(super) struct State<T> {
-    pub(super) values: VecDeque<T>,
-    pub(super) closed: bool,
-    pub(super) room: LockedSemaphore,
-    pub(super) ready: LockedSemaphore,
+pub(super) struct Queues {
+    senders: WaitQueue,
+    receivers: WaitQueue,
+}
+
+impl Queues {
+    pub(super) fn of(&mut self, side: Side) -> &mut WaitQueue {
+        match side {
+            Side::Send => &mut self.senders,
+            Side::Recv => &mut self.receivers,
+        }
+    }
 }
 
 /// What a non-waiting send found.
@@ -57,14 +83,24 @@ pub(super) enum TryRecv<T> {
     Closed,
 }
 
+/// What a waiter found when it took the lock.
+pub(super) enum Turn {
+    /// A slot is promised to it: claim it.
+    Promised,
+    /// Queued (or still queued).
+    Queued(WaitKey),
+    /// The channel was closed while it waited.
+    Closed,
+}
+
 impl<T> Shared<T> {
     pub(super) fn new(capacity: usize) -> Self {
         Shared {
-            state: Mutex::new(State {
-                values: VecDeque::new(),
-                closed: false,
-                room: LockedSemaphore::new(capacity),
-                ready: LockedSemaphore::new(0),
+            ring: Ring::new(capacity),
+            waiting: Padded(AtomicUsize::new(0)),
+            queues: Mutex::new(Queues {
+                senders: WaitQueue::new(),
+                receivers: WaitQueue::new(),
             }),
             capacity,
             senders: AtomicUsize::new(1),
@@ -72,107 +108,284 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Sends `value` if there is room now and no sender waits for room: one lock.
+    /// Sends `value` if a slot is free now and no sender waits for one: no lock.
+    #[inline]
     pub(super) fn try_send(&self, value: T) -> TrySend<T> {
-        let mut wakers = WakeOne::new();
-        let mut state = lock(&self.state);
-        if state.closed {
-            return TrySend::Closed(value);
-        }
-        if !state.room.try_take() {
-            return TrySend::Full(value);
-        }
-        state.enqueue(value, &mut wakers);
-        drop(state);
-        wakers.wake_all();
-        TrySend::Sent
-    }
-
-    /// Takes room for one value if there is some now and no sender waits for room.
-    pub(super) fn try_reserve(&self) -> Result<(), TryReserveError> {
-        let mut state = lock(&self.state);
-        if state.closed {
-            Err(TryReserveError::Closed)
-        } else if state.room.try_take() {
-            Ok(())
-        } else {
-            Err(TryReserveError::Full)
+        match self.ring.try_push(value) {
+            Ok(()) => {
+                self.filled_or_freed(Side::Recv);
+                TrySend::Sent
+            }
+            Err(value) if self.ring.is_closed() => TrySend::Closed(value),
+            Err(value) => TrySend::Full(value),
         }
     }
 
-    /// Enqueues `value` for a sender that holds room (which then belongs to the value). Refuses,
-    /// giving the value back, if the channel is closed; the room is then still the caller's.
-    pub(super) fn push(&self, value: T) -> Result<(), T> {
-        let mut wakers = WakeOne::new();
-        let mut state = lock(&self.state);
-        if state.closed {
-            return Err(value);
+    /// Receives a value if one is ready now and no receiver waits ahead: no lock.
+    #[inline]
+    pub(super) fn try_recv(&self) -> TryRecv<T> {
+        match self.ring.try_pop() {
+            Some(value) => {
+                self.filled_or_freed(Side::Send);
+                TryRecv::Value(value)
+            }
+            None if self.ring.is_closed() => {
+                self.drain_one().map_or(TryRecv::Closed, TryRecv::Value)
+            }
+            None => TryRecv::Empty,
         }
-        state.enqueue(value, &mut wakers);
-        drop(state);
-        wakers.wake_all();
+    }
+
+    /// Receives from a closed channel: the next value left, or `None` once none is.
+    pub(super) fn drain_one(&self) -> Option<T> {
+        self.ring.drain_one()
+    }
+
+    /// Sends into room promised to the caller. Refuses, giving the value back, if the channel is
+    /// closed; the promise is then still the caller's.
+    pub(super) fn push_promised(&self, value: T) -> Result<(), T> {
+        self.ring.push_promised(value)?;
+        self.filled_or_freed(Side::Recv);
         Ok(())
     }
 
-    /// Gives back room a sender held and did not use.
-    pub(super) fn release_room(&self) {
-        let mut wakers = WakeOne::new();
-        lock(&self.state).room.release_one(&mut wakers);
-        wakers.wake_all();
+    /// Receives the value promised to the caller, or, if the channel was closed since (which
+    /// voids the promise), the next value left (`None` once none is).
+    pub(super) fn pop_promised(&self) -> Option<T> {
+        match self.ring.pop_promised() {
+            Some(value) => {
+                self.filled_or_freed(Side::Send);
+                Some(value)
+            }
+            None => self.drain_one(),
+        }
     }
 
-    /// Receives a value if one is ready now and no receiver waits ahead: one lock.
-    pub(super) fn try_recv(&self) -> TryRecv<T> {
-        let mut wakers = WakeOne::new();
-        let mut state = lock(&self.state);
-        let value = if state.closed {
-            state.values.pop_front()
-        } else if state.ready.try_take() {
-            state.dequeue(&mut wakers)
+    /// Takes room for one value if there is some now and no sender waits for room.
+    pub(super) fn try_reserve(&self) -> Result<(), super::TryReserveError> {
+        let queues = lock(&self.queues);
+        if self.ring.is_closed() {
+            Err(super::TryReserveError::Closed)
+        } else if queues.senders.is_empty() && self.ring.promise(Side::Send) {
+            Ok(())
         } else {
-            return TryRecv::Empty;
-        };
-        drop(state);
-        wakers.wake_all();
-        value.map_or(TryRecv::Closed, TryRecv::Value)
+            Err(super::TryReserveError::Full)
+        }
     }
 
-    /// Closes both directions; values already queued stay for the receivers. Idempotent;
-    /// returns whether this call closed it.
+    /// After this thread filled a slot (`side` = `Recv`: a value for the receivers) or freed one
+    /// (`Send`: room for the senders): if callers of `side` are queued, hand it over. The fence
+    /// is the second half of the handshake in the module docs.
+    #[inline]
+    fn filled_or_freed(&self, side: Side) {
+        fence(Ordering::SeqCst);
+        if self.waiting.0.load(Ordering::Relaxed) & flag(side) != 0 {
+            self.grant_all(side);
+        }
+    }
+
+    /// Promises ready slots of `side` to its queued callers, in order, and wakes them.
+    #[cold]
+    fn grant_all(&self, side: Side) {
+        loop {
+            let mut wakers: WakeList = WakeList::new();
+            let mut queues = lock(&self.queues);
+            let done = self.grant(&mut queues, side, &mut wakers);
+            drop(queues);
+            wakers.wake_all();
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// Under the lock: promises ready slots of `side` to the head of its queue while both last;
+    /// `false` if `wakers` filled up first (wake them and call again).
+    fn grant<const N: usize>(
+        &self,
+        queues: &mut Queues,
+        side: Side,
+        wakers: &mut WakeList<N>,
+    ) -> bool {
+        let queue = queues.of(side);
+        while !queue.is_empty() {
+            if wakers.is_full() {
+                return false;
+            }
+            if !self.ring.promise(side) {
+                break;
+            }
+            let granted = queue.grant_one(wakers);
+            debug_assert!(granted, "a queue that was not empty had no head");
+        }
+        self.update_mode(queues, side);
+        true
+    }
+
+    /// Under the lock: once `side`'s queue is empty, its callers need not stop or be looked for.
+    fn update_mode(&self, queues: &mut Queues, side: Side) {
+        if queues.of(side).is_empty() && self.waiting.0.load(Ordering::Relaxed) & flag(side) != 0 {
+            self.waiting.0.fetch_and(!flag(side), Ordering::Relaxed);
+            self.ring.set_stopped(side, false);
+        }
+    }
+
+    /// A caller of `side` that found nothing ready: queues it, unless a slot can be promised to
+    /// it at once (it then claims the slot). The first half of the handshake in the module docs.
+    pub(super) fn wait(&self, side: Side, waker: &Waker) -> Turn {
+        // Cloned before anything changes: a waker whose clone panics leaves the channel as it was.
+        let waker = waker.clone();
+        let mut queues = lock(&self.queues);
+        // Closed: senders are refused, receivers drain without waiting in line.
+        if self.ring.is_closed() {
+            return Turn::Closed;
+        }
+        self.ring.set_stopped(side, true);
+        self.waiting.0.fetch_or(flag(side), Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if queues.of(side).is_empty() && self.ring.promise(side) {
+            self.update_mode(&mut queues, side);
+            return Turn::Promised;
+        }
+        Turn::Queued(queues.of(side).enqueue(waker))
+    }
+
+    /// A queued caller, polled again (a `reserve`: it only holds its promise).
+    pub(super) fn poll_wait(&self, side: Side, key: WaitKey, waker: &Waker) -> Turn {
+        match lock(&self.queues).of(side).poll(key, waker) {
+            WaitState::Waiting => Turn::Queued(key),
+            WaitState::Granted => Turn::Promised,
+            WaitState::Closed => Turn::Closed,
+        }
+    }
+
+    /// A queued sender, polled again. Once granted, it sends `value` into its promised slot and
+    /// hands the value to a queued receiver, all under the one lock it took to learn its turn
+    /// (the lock shows the receivers' queue as it is: no handshake needed). `Err` gives the
+    /// value back if the channel closed first. `value` is taken only when ready.
+    pub(super) fn poll_queued_send(
+        &self,
+        key: WaitKey,
+        waker: &Waker,
+        value: &mut Option<T>,
+    ) -> Poll<Result<(), T>> {
+        let mut wakers: WakeList<1> = WakeList::new();
+        let mut queues = lock(&self.queues);
+        let state = queues.senders.poll(key, waker);
+        if state == WaitState::Waiting {
+            return Poll::Pending;
+        }
+        let value = value.take().expect("a send polled after it completed");
+        let sent = if state == WaitState::Closed {
+            Err(value)
+        } else {
+            self.ring.push_promised(value).inspect_err(|_| {
+                // Promised before the close, claimed after it: a closed channel takes no more
+                // values (receivers that saw it drained must never be wrong), so the room goes
+                // back.
+                self.pass_on_locked(&mut queues, Side::Send, &mut wakers);
+            })
+        };
+        let done = sent.is_err() || self.grant(&mut queues, Side::Recv, &mut wakers);
+        drop(queues);
+        wakers.wake_all();
+        if !done {
+            self.grant_all(Side::Recv);
+        }
+        Poll::Ready(sent)
+    }
+
+    /// A queued receiver, polled again. Once granted, it takes its promised value and hands the
+    /// freed room to a queued sender under the one lock it took to learn its turn. If the
+    /// channel closed first, it takes whatever is left instead (`None` once nothing is).
+    pub(super) fn poll_queued_recv(&self, key: WaitKey, waker: &Waker) -> Poll<Option<T>> {
+        let mut wakers: WakeList<1> = WakeList::new();
+        let mut queues = lock(&self.queues);
+        let value = match queues.receivers.poll(key, waker) {
+            WaitState::Waiting => return Poll::Pending,
+            WaitState::Closed => None,
+            // `None` if a close voided the promise since.
+            WaitState::Granted => self.ring.pop_promised(),
+        };
+        let done = value.is_none() || self.grant(&mut queues, Side::Send, &mut wakers);
+        drop(queues);
+        wakers.wake_all();
+        if !done {
+            self.grant_all(Side::Send);
+        }
+        Poll::Ready(value.or_else(|| self.drain_one()))
+    }
+
+    /// A queued caller of `side` dropped before it saw its outcome: leaves the queue, passing on
+    /// the promise it was granted, if any.
+    pub(super) fn cancel(&self, side: Side, key: WaitKey) {
+        let mut wakers: WakeList<1> = WakeList::new();
+        let mut queues = lock(&self.queues);
+        if queues.of(side).cancel(key) {
+            self.pass_on_locked(&mut queues, side, &mut wakers);
+        }
+        self.update_mode(&mut queues, side);
+        drop(queues);
+        wakers.wake_all();
+    }
+
+    /// A promise of `side` its owner will not use (a dropped [`SendPermit`](super::SendPermit),
+    /// a granted send refused by a close): to the next waiter, or withdrawn.
+    pub(super) fn pass_on(&self, side: Side) {
+        let mut wakers: WakeList<1> = WakeList::new();
+        let mut queues = lock(&self.queues);
+        self.pass_on_locked(&mut queues, side, &mut wakers);
+        drop(queues);
+        wakers.wake_all();
+    }
+
+    fn pass_on_locked(&self, queues: &mut Queues, side: Side, wakers: &mut WakeList<1>) {
+        // The promised slot stays ready whoever holds it: the head of the queue takes it as is.
+        if !queues.of(side).grant_one(wakers) {
+            self.ring.unpromise(side);
+        }
+        self.update_mode(queues, side);
+    }
+
+    /// Closes both directions; values already queued stay for the receivers, who from now on
+    /// take them in any order, promised or not. Idempotent; returns whether this call closed
+    /// it. Wakes every queued caller (in batches, outside the lock): senders are refused,
+    /// receivers take what is left.
     pub(super) fn close(&self) -> bool {
-        self.close_with(|_| ()).0
+        let mut was_open = None;
+        loop {
+            let mut wakers: WakeList = WakeList::new();
+            let mut queues = lock(&self.queues);
+            was_open.get_or_insert_with(|| !self.ring.is_closed());
+            self.ring.close();
+            let done = queues.senders.close(&mut wakers) && queues.receivers.close(&mut wakers);
+            if done {
+                self.update_mode(&mut queues, Side::Send);
+                self.update_mode(&mut queues, Side::Recv);
+            }
+            drop(queues);
+            wakers.wake_all();
+            if done {
+                return was_open.unwrap_or(false);
+            }
+        }
     }
 
     /// Closes and drops every queued value (the last receiver is gone). The values are dropped
-    /// after the lock is released: their `Drop` may run any code.
+    /// with no lock held: their `Drop` may run any code.
     pub(super) fn close_and_drain(&self) {
-        let (_, values) = self.close_with(|state| std::mem::take(&mut state.values));
-        drop(values);
-    }
-
-    /// Closes, runs `also` under the lock, and wakes every waiter (in batches, outside the lock).
-    fn close_with<R>(&self, also: impl FnOnce(&mut State<T>) -> R) -> (bool, R) {
-        let mut wakers: WakeList = WakeList::new();
-        let mut state = lock(&self.state);
-        let was_open = !std::mem::replace(&mut state.closed, true);
-        let result = also(&mut state);
-        loop {
-            let done = state.room.close(&mut wakers) && state.ready.close(&mut wakers);
-            drop(state);
-            wakers.wake_all();
-            if done {
-                return (was_open, result);
-            }
-            state = lock(&self.state);
+        self.close();
+        while let Some(value) = self.drain_one() {
+            drop(value);
         }
     }
 
     pub(super) fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        self.ring.is_closed()
     }
 
     pub(super) fn len(&self) -> usize {
-        lock(&self.state).values.len()
+        self.ring.len()
     }
 
     /// Counts a new handle of one side.
@@ -183,24 +396,5 @@ impl<T> Shared<T> {
     /// Uncounts a handle; true if it was the last of its side.
     pub(super) fn drop_handle(count: &AtomicUsize) -> bool {
         count.fetch_sub(1, Ordering::AcqRel) == 1
-    }
-}
-
-impl<T> State<T> {
-    /// Queues a value whose room is already taken, and grants it to the first waiting receiver
-    /// (else counts it ready).
-    pub(super) fn enqueue(&mut self, value: T, wakers: &mut WakeOne) {
-        self.values.push_back(value);
-        self.ready.release_one(wakers);
-    }
-
-    /// Takes the front value for a receiver granted one, and gives its room to the first waiting
-    /// sender (else counts it free). `None` only once closed and drained.
-    pub(super) fn dequeue(&mut self, wakers: &mut WakeOne) -> Option<T> {
-        let value = self.values.pop_front();
-        if value.is_some() {
-            self.room.release_one(wakers);
-        }
-        value
     }
 }

@@ -1,56 +1,33 @@
-//! The two waits of the channel: for room (`Reserve`) and for a value (`Recv`), each queued FIFO
-//! in its count's waitlist under the channel's lock. Dropping one leaves the queue and hands on
-//! whatever it had been granted but not yet seen, so no room and no value is lost to a
-//! cancelled future.
+//! The three waits of the channel: for room to send a value (`SendValue`), for room to hold
+//! (`Reserve`), and for a value (`Recv`), each queued FIFO under the channel's lock once the ring
+//! had nothing ready. Dropping one leaves the queue and passes on a promise it was granted but
+//! had not used, so no room and no value is lost to a cancelled future; the value itself moves
+//! only when its own future claims its slot.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::shared::{Shared, State, WakeOne};
+use super::ring::Side;
+use super::shared::{Shared, Turn};
 use super::{ChannelClosed, SendError};
-use crate::loom::{MutexGuard, lock};
-use crate::sync::locked::{LockedSemaphore, WaitKey, WaitState};
+use crate::sync::locked::WaitKey;
 
-/// One step of a wait on `count`: `Ready(true)` once granted, `Ready(false)` once closed,
-/// `Pending` while queued (the first step takes at once if nobody waits and there is some).
-fn poll_wait(
-    count: &mut LockedSemaphore,
-    closed: bool,
-    key: &mut Option<WaitKey>,
-    cx: &Context<'_>,
-) -> Poll<bool> {
-    let Some(queued) = *key else {
-        if closed {
-            return Poll::Ready(false);
-        }
-        if count.try_take() {
-            return Poll::Ready(true);
-        }
-        *key = Some(count.enqueue(cx.waker()));
-        return Poll::Pending;
+/// One step of a `reserve`: `Ready(true)` once room is promised to the caller, `Ready(false)`
+/// once the channel is closed, `Pending` while queued.
+fn poll_reserve<T>(shared: &Shared<T>, key: &mut Option<WaitKey>, cx: &Context<'_>) -> Poll<bool> {
+    let turn = match key.take() {
+        None => shared.wait(Side::Send, cx.waker()),
+        Some(queued) => shared.poll_wait(Side::Send, queued, cx.waker()),
     };
-    match count.poll(queued, cx.waker()) {
-        WaitState::Waiting => Poll::Pending,
-        WaitState::Granted => {
-            *key = None;
-            Poll::Ready(true)
+    match turn {
+        Turn::Promised => Poll::Ready(true),
+        Turn::Queued(queued) => {
+            *key = Some(queued);
+            Poll::Pending
         }
-        WaitState::Closed => {
-            *key = None;
-            Poll::Ready(false)
-        }
+        Turn::Closed => Poll::Ready(false),
     }
-}
-
-/// Leaves the queue of `count` (chosen in the locked state) for a wait dropped while queued, or
-/// granted but not yet told: what it was granted goes to the next waiter.
-fn cancel<T>(shared: &Shared<T>, key: WaitKey, count: fn(&mut State<T>) -> &mut LockedSemaphore) {
-    let mut wakers = WakeOne::new();
-    let mut state = lock(&shared.state);
-    count(&mut state).cancel(key, &mut wakers);
-    drop(state);
-    wakers.wake_all();
 }
 
 /// Waits (FIFO among senders) for room for one value; resolves once the room is the caller's.
@@ -70,24 +47,22 @@ impl<T> Future for Reserve<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
-        let closed = state.closed;
-        poll_wait(&mut state.room, closed, &mut this.key, cx)
-            .map(|granted| granted.then_some(()).ok_or(ChannelClosed))
+        poll_reserve(this.shared, &mut this.key, cx)
+            .map(|promised| promised.then_some(()).ok_or(ChannelClosed))
     }
 }
 
 impl<T> Drop for Reserve<'_, T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            cancel(self.shared, key, |state| &mut state.room);
+            self.shared.cancel(Side::Send, key);
         }
     }
 }
 
-/// Sends one value, waiting (FIFO among senders) for room: the value is queued under the same
-/// lock that takes the room, so this future takes the lock once when there is room and twice when
-/// it waits (to queue itself, and once woken with its grant), never more.
+/// Sends one value, waiting (FIFO among senders) for room: created once the ring was full (or
+/// senders were queued). It takes the lock to queue itself and once more when woken with its
+/// promise, then claims its slot without the lock.
 pub(super) struct SendValue<'a, T> {
     shared: &'a Shared<T>,
     value: Option<T>,
@@ -112,36 +87,38 @@ impl<T> Future for SendValue<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let mut wakers = WakeOne::new();
-        let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
-        let closed = state.closed;
-        let granted = std::task::ready!(poll_wait(&mut state.room, closed, &mut this.key, cx));
+        if let Some(key) = this.key.take() {
+            let sent = this
+                .shared
+                .poll_queued_send(key, cx.waker(), &mut this.value);
+            if sent.is_pending() {
+                this.key = Some(key);
+            }
+            return sent.map_err(SendError);
+        }
         let value = this
             .value
             .take()
             .expect("SendValue polled after it completed");
-        if !granted {
-            return Poll::Ready(Err(SendError(value)));
+        match this.shared.wait(Side::Send, cx.waker()) {
+            Turn::Promised => Poll::Ready(this.shared.push_promised(value).map_err(|value| {
+                this.shared.pass_on(Side::Send);
+                SendError(value)
+            })),
+            Turn::Queued(key) => {
+                this.key = Some(key);
+                this.value = Some(value);
+                Poll::Pending
+            }
+            Turn::Closed => Poll::Ready(Err(SendError(value))),
         }
-        let sent = if closed {
-            // Granted before the close, woken after it: a closed channel takes no more values
-            // (receivers that saw it drained must never be wrong), so the room goes back.
-            state.room.release_one(&mut wakers);
-            Err(SendError(value))
-        } else {
-            state.enqueue(value, &mut wakers);
-            Ok(())
-        };
-        drop(state);
-        wakers.wake_all();
-        Poll::Ready(sent)
     }
 }
 
 impl<T> Drop for SendValue<'_, T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            cancel(self.shared, key, |state| &mut state.room);
+            self.shared.cancel(Side::Send, key);
         }
     }
 }
@@ -164,26 +141,29 @@ impl<T> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        let mut wakers = WakeOne::new();
-        let mut state: MutexGuard<'_, State<T>> = lock(&this.shared.state);
-        let closed = state.closed;
-        let granted = std::task::ready!(poll_wait(&mut state.ready, closed, &mut this.key, cx));
-        let value = if granted {
-            state.dequeue(&mut wakers)
-        } else {
-            // Closed: drain what is left, granted to nobody in particular.
-            state.values.pop_front()
-        };
-        drop(state);
-        wakers.wake_all();
-        Poll::Ready(value)
+        if let Some(key) = this.key.take() {
+            let received = this.shared.poll_queued_recv(key, cx.waker());
+            if received.is_pending() {
+                this.key = Some(key);
+            }
+            return received;
+        }
+        match this.shared.wait(Side::Recv, cx.waker()) {
+            Turn::Promised => Poll::Ready(this.shared.pop_promised()),
+            Turn::Queued(key) => {
+                this.key = Some(key);
+                Poll::Pending
+            }
+            // Closed: take what is left, in no particular order among receivers.
+            Turn::Closed => Poll::Ready(this.shared.drain_one()),
+        }
     }
 }
 
 impl<T> Drop for Recv<'_, T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            cancel(self.shared, key, |state| &mut state.ready);
+            self.shared.cancel(Side::Recv, key);
         }
     }
 }

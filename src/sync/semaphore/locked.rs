@@ -1,15 +1,11 @@
-//! The semaphore's count and FIFO queue without a lock or atomics of their own, for a structure
-//! that keeps them beside its other state under its one lock.
+//! A FIFO queue of waiters for one permit each, whose permits are counted elsewhere, for a
+//! structure that keeps it under its own lock.
 //!
-//! The channel counts its free room and its ready values this way: a send or a receive then takes
-//! one lock, where two [`Semaphore`](super::Semaphore)s and a queue lock took three, and the
-//! producer and consumer bounce one cache line between cores instead of three. Waiting keeps the
-//! semaphore's guarantees, from the same [`Waitlist`]: FIFO grants, and a cancelled waiter hands
-//! back what it was granted so it can be passed on.
-//!
-//! Every request is for one permit. Invariant (as in the semaphore): while anyone waits, nothing is
-//! available — a release goes to the head of the queue first — so [`try_take`](LockedSemaphore::try_take)
-//! never overtakes a waiter.
+//! The channel queues its waiting senders and receivers this way: its ring of slots says whether
+//! there is room or a value, and its lock holder hands them to the queue's head in arrival order
+//! ([`grant_one`](WaitQueue::grant_one)). Waiting keeps the semaphore's guarantees, from the same
+//! [`Waitlist`]: FIFO grants, and a cancelled waiter reports what it was granted so it can be
+//! passed on.
 
 use std::task::Waker;
 
@@ -17,33 +13,25 @@ use super::waitlist::Waitlist;
 pub(crate) use super::waitlist::{WaitKey, WaitState};
 pub(crate) use super::wake_list::WakeList;
 
-#[derive(Debug)]
-pub(crate) struct LockedSemaphore {
-    available: usize,
+#[derive(Debug, Default)]
+pub(crate) struct WaitQueue {
     waiters: Waitlist,
 }
 
-impl LockedSemaphore {
-    pub(crate) const fn new(permits: usize) -> Self {
-        LockedSemaphore {
-            available: permits,
+impl WaitQueue {
+    pub(crate) const fn new() -> Self {
+        WaitQueue {
             waiters: Waitlist::new(),
         }
     }
 
-    /// Takes a permit if one is available (none is while anyone waits).
-    pub(crate) fn try_take(&mut self) -> bool {
-        if self.available == 0 {
-            return false;
-        }
-        self.available -= 1;
-        true
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiters.is_empty()
     }
 
-    /// Queues a waiter for one permit, behind everyone queued.
-    pub(crate) fn enqueue(&mut self, waker: &Waker) -> WaitKey {
-        debug_assert_eq!(self.available, 0, "enqueue while a permit is available");
-        self.waiters.push_back(1, 0, waker.clone())
+    /// Queues a waiter behind everyone queued.
+    pub(crate) fn enqueue(&mut self, waker: Waker) -> WaitKey {
+        self.waiters.push_back(1, 0, waker)
     }
 
     /// A queued waiter's state; frees its place once it is granted or closed.
@@ -51,22 +39,20 @@ impl LockedSemaphore {
         self.waiters.poll(key, waker)
     }
 
-    /// Gives one permit back: to the head of the queue (its waker goes into `wakers`, to be woken
-    /// once the lock is released) or, if nobody waits, to the available count.
-    pub(crate) fn release_one<const N: usize>(&mut self, wakers: &mut WakeList<N>) {
+    /// Grants one permit to the head of the queue (its waker goes into `wakers`, which must have
+    /// room, to be woken once the lock is released). `false` if nobody waits.
+    pub(crate) fn grant_one<const N: usize>(&mut self, wakers: &mut WakeList<N>) -> bool {
         debug_assert!(
             !wakers.is_full(),
             "no room in `wakers` for the waiter to wake"
         );
-        self.available += self.waiters.assign(1, wakers);
+        self.waiters.assign(1, wakers) == 0
     }
 
-    /// Removes a waiter whose future was dropped and passes on the permit it had been granted,
-    /// if any (to the next waiter, whose waker goes into `wakers`).
-    pub(crate) fn cancel<const N: usize>(&mut self, key: WaitKey, wakers: &mut WakeList<N>) {
-        if self.waiters.cancel(key) > 0 {
-            self.release_one(wakers);
-        }
+    /// Removes a waiter whose future was dropped; returns whether it had been granted its permit
+    /// (which the caller then passes on).
+    pub(crate) fn cancel(&mut self, key: WaitKey) -> bool {
+        self.waiters.cancel(key) > 0
     }
 
     /// Marks queued waiters closed, in queue order, collecting their wakers; returns whether the
