@@ -2,8 +2,8 @@
 //! back to its sender, receivers end with `None` after close, a cancelled `recv` hands on a value
 //! assigned to it, a cancelled `send` enqueues nothing and hands on its slot, and the capacity is
 //! never exceeded — under every interleaving, up to the preemption bound, of the shipped channel
-//! (its one lock — over the queue and the two counts with their waitlists — and its handle counts
-//! are loom's under `--cfg loom`).
+//! (its ring's slot stamps and position words, the fences of its wakeup handshake, the lock over
+//! its wait queues and its handle counts are loom's under `--cfg loom`).
 //!
 //! Each model has at most 2 spawned threads + main and runs under `model()`: preemption bound 3
 //! unless `LOOM_MAX_PREEMPTIONS` is set. A lost wakeup shows as loom's `deadlock` (every thread
@@ -335,5 +335,38 @@ fn dropping_the_last_receiver_refuses_or_drains_a_racing_send() {
             probe.is_empty(),
             "a value stays queued with every receiver gone: neither drained nor refused"
         );
+    });
+}
+
+/// A reservation races with a send on a channel of capacity 1 that nobody receives from: at most
+/// one of them gets the one slot, and whatever got in is received once. The reservation promises
+/// the slot past the promised ones with a compare-and-swap on the senders' word; an unconditional
+/// add there would count a slot that the racing send had just taken, and the permit's value
+/// would then land in a full slot (both succeed, one value is overwritten).
+#[test]
+fn a_reservation_racing_with_a_send_never_overfills() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        let other = clone(&tx);
+        let reserver = thread::spawn(move || match tx.try_reserve() {
+            Ok(permit) => {
+                permit.send(1).expect("never closed");
+                true
+            }
+            Err(_) => false,
+        });
+        let sender = thread::spawn(move || other.try_send(2).is_ok());
+        let reserved = reserver.join().unwrap();
+        let sent = sender.join().unwrap();
+        assert!(!(reserved && sent), "capacity 1 took two values");
+        let mut got = Vec::new();
+        while let Ok(value) = rx.try_recv() {
+            got.push(value);
+        }
+        let expected: Vec<u32> = [(reserved, 1), (sent, 2)]
+            .into_iter()
+            .filter_map(|(ok, value)| ok.then_some(value))
+            .collect();
+        assert_eq!(got, expected, "received values differ from those let in");
     });
 }
