@@ -392,3 +392,79 @@ fn a_permit_reserved_before_close_gives_its_value_back() {
     );
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
 }
+
+/// Senders and receivers on OS threads (each blocking on its own futures), at capacities that are
+/// not powers of two, so the ring's positions wrap through many laps while both ends race for
+/// slots, the waiting paths and the lock-free ones mixed: every value arrives exactly once, each
+/// sender's in order, and the channel never holds more than its capacity.
+#[test]
+fn threads_racing_on_every_path_lose_and_duplicate_nothing() {
+    const SENDERS: u64 = 3;
+    const PER_SENDER: u64 = 20_000;
+    for capacity in [1, 3, 5] {
+        let (tx, rx) = channel::bounded(capacity).unwrap();
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    for i in 0..PER_SENDER {
+                        let value = s * PER_SENDER + i;
+                        // Every third value tries the non-waiting path first.
+                        if i % 3 == 0 {
+                            match tx.try_send(value) {
+                                Ok(()) => continue,
+                                Err(refused) => assert!(refused.is_full()),
+                            }
+                        }
+                        futures::executor::block_on(tx.send(value)).unwrap();
+                        assert!(tx.len() <= capacity, "more than {capacity} queued");
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let receivers: Vec<_> = (0..2)
+            .map(|r| {
+                let rx = rx.clone();
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        if r == 0 {
+                            match rx.try_recv() {
+                                Ok(value) => {
+                                    got.push(value);
+                                    continue;
+                                }
+                                Err(TryRecvError::Closed) => return got,
+                                Err(TryRecvError::Empty) => {}
+                            }
+                        }
+                        match futures::executor::block_on(rx.recv()) {
+                            Some(value) => got.push(value),
+                            None => return got,
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        for sender in senders {
+            sender.join().unwrap();
+        }
+        let mut all = Vec::new();
+        for receiver in receivers {
+            let got = receiver.join().unwrap();
+            for s in 0..SENDERS {
+                let mine: Vec<_> = got.iter().filter(|v| **v / PER_SENDER == s).collect();
+                assert!(mine.windows(2).all(|w| w[0] < w[1]), "sender {s} reordered");
+            }
+            all.extend(got);
+        }
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (0..SENDERS * PER_SENDER).collect::<Vec<_>>(),
+            "capacity {capacity}"
+        );
+    }
+}
