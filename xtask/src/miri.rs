@@ -1,6 +1,6 @@
 //! `cargo xtask miri`: the tests that reach `unsafe` code (the lock guards, the semaphore's
-//! permits, its batch of wakers, the worker pool's job cells) under Miri, on the nightly
-//! toolchain.
+//! permits, its batch of wakers, the worker pool's job cells, the channel's ring of slots) under
+//! Miri, on the nightly toolchain.
 
 use std::process::{Command, ExitCode};
 
@@ -13,12 +13,12 @@ USAGE:
 Installs the miri component of the nightly toolchain if it is missing
 (`rustup +nightly component add miri`), then runs
     cargo +nightly miri test --lib -- sync::semaphore::wake_list
-    cargo +nightly miri test --test mutex --test rwlock --test semaphore --test pool [-- <libtest args>]
+    cargo +nightly miri test --test mutex --test rwlock --test semaphore --test pool --test channel [-- <libtest args>]
 MIRIFLAGS is passed through (e.g. MIRIFLAGS=-Zmiri-disable-isolation).
 ";
 
 /// The test binaries that exercise the crate's `unsafe` code.
-pub const TESTS: [&str; 4] = ["mutex", "rwlock", "semaphore", "pool"];
+pub const TESTS: [&str; 5] = ["mutex", "rwlock", "semaphore", "pool", "channel"];
 
 /// The `cargo` arguments of the Miri run.
 pub fn args(extra: &[String]) -> Vec<String> {
@@ -98,11 +98,11 @@ mod tests {
     fn miri_command() {
         assert_eq!(
             super::args(&[]).join(" "),
-            "+nightly miri test --test mutex --test rwlock --test semaphore --test pool"
+            "+nightly miri test --test mutex --test rwlock --test semaphore --test pool --test channel"
         );
         assert_eq!(
             super::args(&["fifo".to_owned()]).join(" "),
-            "+nightly miri test --test mutex --test rwlock --test semaphore --test pool -- fifo"
+            "+nightly miri test --test mutex --test rwlock --test semaphore --test pool --test channel -- fifo"
         );
         assert_eq!(
             super::lib_args().join(" "),
