@@ -10,7 +10,8 @@ pub enum BuildError {
     ZeroWorkers,
     /// A queue capacity of zero: no job could ever be accepted.
     ZeroQueueCapacity,
-    /// A queue capacity above `Semaphore::MAX_PERMITS`.
+    /// A queue capacity above [`channel::MAX_CAPACITY`](crate::channel::MAX_CAPACITY) (the
+    /// queue is a channel, whose slots are allocated up front).
     QueueTooLarge,
     /// `build` was called outside a tokio runtime, so the workers cannot be spawned.
     NoRuntime,
@@ -21,7 +22,7 @@ impl fmt::Display for BuildError {
         f.write_str(match self {
             BuildError::ZeroWorkers => "a worker pool needs at least one worker",
             BuildError::ZeroQueueCapacity => "a worker pool needs a queue capacity of at least 1",
-            BuildError::QueueTooLarge => "queue capacity exceeds Semaphore::MAX_PERMITS",
+            BuildError::QueueTooLarge => "queue capacity exceeds channel::MAX_CAPACITY",
             BuildError::NoRuntime => "a worker pool must be built inside a tokio runtime",
         })
     }

@@ -91,8 +91,9 @@ impl Builder {
         self
     }
 
-    /// How many accepted jobs may wait for a worker (default: 64). When it is full, `submit`
-    /// waits and `try_submit` refuses.
+    /// How many accepted jobs may wait for a worker (default: 64; at most
+    /// [`channel::MAX_CAPACITY`], allocated when the pool is built).
+    /// When it is full, `submit` waits and `try_submit` refuses.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
         self
