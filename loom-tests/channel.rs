@@ -13,7 +13,7 @@
 //! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
 //! channel -- --nocapture` (each model prints its iteration count and time).
 
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 use std::task::Poll;
 
 use async_patterns::channel::{self, Receiver, Sender, TryRecvError};
@@ -32,7 +32,7 @@ fn clone<T: Clone>(handle: &Guarded<T>) -> Guarded<T> {
     Guarded(Some(T::clone(handle)))
 }
 
-/// A channel handle that is not dropped while its thread unwinds. Loom reports a lost wakeup as
+/// A channel handle (or a pending future) that is not dropped while its thread unwinds. Loom reports a lost wakeup as
 /// a deadlock, panicking in the thread that blocked last, after it has torn the execution down;
 /// a handle dropped during that unwinding touches loom atomics, which panics again and aborts
 /// the whole test binary instead of failing this model (see `model.rs`). Leaking the handle then
@@ -44,6 +44,12 @@ impl<T> Deref for Guarded<T> {
 
     fn deref(&self) -> &T {
         self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl<T> DerefMut for Guarded<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.0.as_mut().expect("present until dropped")
     }
 }
 
@@ -368,5 +374,36 @@ fn a_reservation_racing_with_a_send_never_overfills() {
             .filter_map(|(ok, value)| ok.then_some(value))
             .collect();
         assert_eq!(got, expected, "received values differ from those let in");
+    });
+}
+
+/// A sender queued for room comes before a newcomer: the channel is full with one sender queued
+/// when a receiver frees the slot and another sender tries to send. Whatever the interleaving the
+/// newcomer is refused — the freed slot is the queued sender's. In the moment between the
+/// receiver freeing the slot and handing it over under the lock, only the senders' `STOP` bit
+/// refuses the newcomer: without it (checked by hand) the newcomer takes the slot.
+#[test]
+fn a_newcomer_never_takes_room_from_a_queued_sender() {
+    model(|| {
+        let (tx, rx) = bounded(1);
+        tx.try_send(1).expect("the channel is empty");
+        let newcomer = clone(&tx);
+        let other_rx = clone(&rx);
+        // Guarded too: a failed assertion must not drop it (and take loom's lock) while unwinding.
+        let mut queued = Guarded(Some(Box::pin(tx.send(2))));
+        assert!(
+            poll_once(queued.as_mut()).is_pending(),
+            "the channel is full"
+        );
+        let trying = thread::spawn(move || newcomer.try_send(3).is_ok());
+        let receiving = thread::spawn(move || block_on(other_rx.recv()));
+        assert!(
+            !trying.join().unwrap(),
+            "a newcomer took the room of a queued sender"
+        );
+        assert_eq!(receiving.join().unwrap(), Some(1));
+        block_on(queued.as_mut()).expect("never closed");
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     });
 }
