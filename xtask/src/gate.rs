@@ -26,7 +26,8 @@ Runs, in order, streaming their output:
     4. doc          RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps
     5. test         cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests, doctests;
                     all but the turmoil property, which step 7 runs)
-    6. loom         cargo test --release --test loom -- --nocapture   (--cfg loom, target/loom)
+    6. loom         cargo test --release --test loom -- --nocapture --test-threads=1
+                    (--cfg loom, target/loom; one model at a time)
     7. sim          cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
                     the turmoil property, PROPTEST_CASES)
 then prints a summary: per step pass/fail, wall time and test counts, and per pattern x tier
@@ -287,10 +288,21 @@ pub fn steps(context: &Context) -> Vec<Step> {
             &[Tier::Tests, Tier::Proptest],
         ),
         // `--nocapture`: the models' `loom model …: completed in N iterations` lines are the
-        // figures the summary reports.
+        // figures the summary reports. One model at a time: two at once on the 2-core machine
+        // gained little (loom's threads spend much of their time in the kernel, mapping stacks)
+        // and stretched each model's time past the 60 s a model may take (the channel's three
+        // largest: 21-24 s alone, 69-78 s beside another).
         step(
             "loom",
-            &["test", "--release", "--test", "loom", "--", "--nocapture"],
+            &[
+                "test",
+                "--release",
+                "--test",
+                "loom",
+                "--",
+                "--nocapture",
+                "--test-threads=1",
+            ],
             loom_env,
             &[Tier::Loom],
         ),
@@ -672,7 +684,7 @@ mod tests {
                 "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps",
                 "PROPTEST_CASES=256 cargo test --no-fail-fast -- --skip properties::fetch_invariants",
                 "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
-                 cargo test --release --test loom -- --nocapture",
+                 cargo test --release --test loom -- --nocapture --test-threads=1",
                 "PROPTEST_CASES=256 SIM_SEEDS=32 cargo test --release --test sim",
             ]
         );
