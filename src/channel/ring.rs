@@ -90,12 +90,13 @@ pub(super) struct Ring<T> {
     one_lap: u64,
 }
 
-// SAFETY: the ring owns its values and moves them between threads (so `T: Send`); a value is
-// accessed by one thread at a time, the one whose claim (or promise) the slot's stamp says owns
-// it, with the stamp's Release/Acquire ordering each hand-over. No `&T` is ever shared, so `Sync`
-// needs no `T: Sync`.
+// The ring owns its values and moves them between threads (so `T: Send`); a value is accessed by
+// one thread at a time, the one whose claim (or promise) the slot's stamp says owns it, with the
+// stamp's Release/Acquire ordering at each hand-over. No `&T` is ever shared, so `Sync` needs no
+// `T: Sync`.
+// SAFETY: as explained just above: values move between threads only with their slot's hand-over.
 unsafe impl<T: Send> Send for Ring<T> {}
-// SAFETY: as above.
+// SAFETY: shared access touches a value only through a claimed slot, one thread at a time.
 unsafe impl<T: Send> Sync for Ring<T> {}
 
 impl<T> Ring<T> {
@@ -212,11 +213,10 @@ impl<T> Ring<T> {
     /// Takes the value out of position `p`, claimed by this thread.
     fn read(&self, p: u64) -> T {
         let slot = self.slot(p);
+        let value = &slot.value;
         // SAFETY: the claim of `p` found its slot full (stamp `p + 1`, stored after the write),
         // directly or through the promise that covers it; only this claim reads it, once.
-        let value = slot
-            .value
-            .with(|cell| unsafe { (*cell).assume_init_read() });
+        let value = value.with(|cell| unsafe { (*cell).assume_init_read() });
         slot.stamp
             .store((p + self.one_lap) & POS_MASK, Ordering::Release);
         value
@@ -226,18 +226,18 @@ impl<T> Ring<T> {
     /// or there is no free slot past the promised ones.
     #[inline]
     pub(super) fn try_push(&self, value: T) -> Result<(), T> {
-        match self.claim(Side::Send) {
-            Some(p) => {
-                self.write(p, value);
-                Ok(())
-            }
-            None => Err(value),
-        }
+        self.write_claimed(self.claim(Side::Send), value)
     }
 
     /// Sends into promised room. `Err` (value back, promise kept) if the channel is closed.
     pub(super) fn push_promised(&self, value: T) -> Result<(), T> {
-        match self.claim_promised(Side::Send) {
+        self.write_claimed(self.claim_promised(Side::Send), value)
+    }
+
+    /// Writes `value` at the position claimed, if a claim succeeded; else gives it back.
+    #[inline]
+    fn write_claimed(&self, claimed: Option<u64>, value: T) -> Result<(), T> {
+        match claimed {
             Some(p) => {
                 self.write(p, value);
                 Ok(())
