@@ -15,7 +15,6 @@ mod quota;
 mod sliding_window;
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::loom::{Mutex, lock};
@@ -84,9 +83,8 @@ pub struct RateLimiter<C: Clock = TokioClock> {
     /// has one (`native`), else its reading when the limiter was built.
     origin: Instant,
     native: bool,
-    /// `quota.capacity()`, kept at hand for the check's fast path. Never zero (the quota was
-    /// validated), and typed so: `try_acquire`'s capacity check for one then compiles away.
-    capacity: NonZeroU32,
+    /// `quota.capacity()`, kept at hand for the check's fast path.
+    capacity: u32,
     state: Mutex<State>,
     /// One permit, held by the caller at the head of the `acquire` queue: only it waits on the
     /// clock. Fair, so waiters are admitted in arrival order.
@@ -138,8 +136,7 @@ impl<C: Clock> RateLimiter<C> {
             gcra,
             origin: clock.epoch().unwrap_or_else(|| clock.now()),
             native: clock.epoch().is_some(),
-            capacity: NonZeroU32::new(quota.capacity())
-                .expect("a validated quota admits at least one"),
+            capacity: quota.capacity(),
             state: Mutex::new(State {
                 window,
                 waiting: 0,
@@ -206,7 +203,7 @@ impl<C: Clock> RateLimiter<C> {
         let fits_at = if state.waiting > 0 {
             // Callers queued in `acquire` go first: estimate when the head's request and this one
             // would both fit (a lower bound when more are queued), and refuse for now.
-            let ahead = state.head_request.min(self.capacity.get() - n);
+            let ahead = state.head_request.min(self.capacity - n);
             let at = self.fits_at(&mut state, now, n + ahead);
             at.max(now + Duration::from_nanos(1))
         } else {
@@ -356,7 +353,7 @@ impl<C: Clock> RateLimiter<C> {
 
     #[inline]
     fn check_capacity(&self, n: u32) -> Result<(), ExceedsCapacity> {
-        let capacity = self.capacity.get();
+        let capacity = self.capacity;
         if n > capacity {
             return Err(ExceedsCapacity {
                 requested: n,
