@@ -322,9 +322,11 @@ impl<T> Shared<T> {
         let mut wakers: WakeList<1> = WakeList::new();
         let mut queues = lock(&self.queues);
         if queues.of(side).cancel(key) {
+            // Passing the promise on updates the mode too.
             self.pass_on_locked(&mut queues, side, &mut wakers);
+        } else {
+            self.update_mode(&mut queues, side);
         }
-        self.update_mode(&mut queues, side);
         drop(queues);
         wakers.wake_all();
     }
