@@ -221,9 +221,9 @@ impl<C: Clock> RateLimiter<C> {
     ///
     /// Cancel safe: dropping the future gives up its place in the queue and consumes nothing.
     pub async fn acquire(&self) {
-        match self.acquire_many(1).await {
-            Ok(()) => {}
-            Err(_) => unreachable!("every valid quota admits at least one at once"),
+        // No capacity check: every valid quota admits at least one at once.
+        if let Some(queued) = self.admit_or_enqueue(1) {
+            self.wait_admitted(queued, 1).await;
         }
     }
 
@@ -240,9 +240,15 @@ impl<C: Clock> RateLimiter<C> {
     /// [`ExceedsCapacity`], at once, if `n` is more than the quota ever admits at once.
     pub async fn acquire_many(&self, n: u32) -> Result<(), ExceedsCapacity> {
         self.check_capacity(n)?;
-        let Some(mut queued) = self.admit_or_enqueue(n) else {
-            return Ok(());
-        };
+        if let Some(queued) = self.admit_or_enqueue(n) {
+            self.wait_admitted(queued, n).await;
+        }
+        Ok(())
+    }
+
+    /// The rest of [`acquire_many`](Self::acquire_many) for a caller that has to queue: waits
+    /// its turn, then sleeps until its request fits.
+    async fn wait_admitted(&self, mut queued: Queued<'_, C>, n: u32) {
         let Ok(_turn) = self.turnstile.acquire().await else {
             unreachable!("the turnstile is never closed");
         };
@@ -253,7 +259,7 @@ impl<C: Clock> RateLimiter<C> {
                 match self.admit_head(&mut state, now, n) {
                     Ok(()) => {
                         queued.admitted(&mut state);
-                        return Ok(());
+                        return;
                     }
                     Err(at) => {
                         state.head_request = n;
