@@ -7,6 +7,11 @@
 //! (rotating their order), many of each, and prints the spread of each: compare the
 //! distributions, not one draw.
 //!
+//! The worker pool's job overhead on 2 workers (`pool.rs`'s `job_mt`) moves between runs in the
+//! same way, for ours and for `tokio::spawn` alike (ratios 0.76-1.27 over five full runs), so it
+//! is measured here too, beside `tokio::spawn` + `JoinHandle` (the "tokio" of the ratio column)
+//! and `JoinSet`.
+//!
 //! `cargo bench --bench modes` (`TRIALS=N` for N trials per implementation, default 30; about
 //! 2 s per 10 trials and scenario). Compiles to an empty `main` under `--cfg loom`.
 
@@ -15,11 +20,13 @@ mod common;
 
 #[cfg(not(loom))]
 mod bench {
+    use std::hint::black_box;
     use std::sync::Arc;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
+    use async_patterns::pool::WorkerPool;
     use async_patterns::sync as ours;
-    use tokio::task::yield_now;
+    use tokio::task::{JoinSet, yield_now};
 
     use crate::common::{spawn_split, two_workers};
 
@@ -116,6 +123,87 @@ mod bench {
         ]
     }
 
+    /// Jobs per batch and the pool's queue, as in `pool.rs`.
+    const BATCH: u64 = 64;
+
+    /// Runs `ops` jobs, `BATCH` at a time (start them all, then await them all), on `rt`, timing
+    /// only the jobs.
+    fn timed_batches<F, Fut>(rt: &tokio::runtime::Runtime, ops: u64, batch: F) -> Duration
+    where
+        F: Fn(u64) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        rt.block_on(async {
+            let start = Instant::now();
+            for round in 0..ops.div_ceil(BATCH) {
+                batch(round * BATCH).await;
+            }
+            start.elapsed()
+        })
+    }
+
+    /// A job's overhead on 2 workers (`pool.rs`'s `job_mt`), which moves between runs for ours
+    /// and for `tokio::spawn` alike.
+    fn pool_trials() -> Vec<(&'static str, Trial)> {
+        vec![
+            (
+                "ours",
+                Box::new(|rt, ops| {
+                    let pool = rt.block_on(async {
+                        WorkerPool::builder()
+                            .workers(2)
+                            .queue_capacity(BATCH as usize)
+                            .build()
+                            .expect("pool")
+                    });
+                    let elapsed = timed_batches(rt, ops, |first| {
+                        let pool = &pool;
+                        async move {
+                            let mut handles = Vec::with_capacity(BATCH as usize);
+                            for i in first..first + BATCH {
+                                let handle = pool.submit(async move { black_box(i) }).await;
+                                handles.push(handle.expect("pool open"));
+                            }
+                            for handle in handles {
+                                black_box(handle.await.expect("job ran"));
+                            }
+                        }
+                    });
+                    rt.block_on(pool.shutdown());
+                    elapsed
+                }),
+            ),
+            (
+                "tokio-spawn",
+                Box::new(|rt, ops| {
+                    timed_batches(rt, ops, |first| async move {
+                        let mut handles = Vec::with_capacity(BATCH as usize);
+                        for i in first..first + BATCH {
+                            handles.push(tokio::spawn(async move { black_box(i) }));
+                        }
+                        for handle in handles {
+                            black_box(handle.await.expect("task ran"));
+                        }
+                    })
+                }),
+            ),
+            (
+                "joinset",
+                Box::new(|rt, ops| {
+                    timed_batches(rt, ops, |first| async move {
+                        let mut set = JoinSet::new();
+                        for i in first..first + BATCH {
+                            set.spawn(async move { black_box(i) });
+                        }
+                        while let Some(output) = set.join_next().await {
+                            black_box(output.expect("task ran"));
+                        }
+                    })
+                }),
+            ),
+        ]
+    }
+
     /// `p`-th percentile (nearest rank) of sorted `v`.
     fn percentile(v: &[f64], p: usize) -> f64 {
         v[(v.len() - 1) * p / 100]
@@ -144,6 +232,7 @@ mod bench {
             ),
             ("mutex/contended_16_yield".into(), mutex_trials(16)),
             ("mutex/contended_128_yield".into(), mutex_trials(128)),
+            ("pool/job_mt".into(), pool_trials()),
         ];
         for (name, implementations) in scenarios {
             // Warm-up: one trial each, not counted.
