@@ -222,6 +222,10 @@ impl<C: Clock> RateLimiter<C> {
     /// Cancel safe: dropping the future gives up its place in the queue and consumes nothing.
     pub async fn acquire(&self) {
         // No capacity check: every valid quota admits at least one at once.
+        debug_assert!(
+            self.capacity >= 1,
+            "a quota that admits nothing was accepted"
+        );
         if let Some(queued) = self.admit_or_enqueue(1) {
             self.wait_admitted(queued, 1).await;
         }
