@@ -20,14 +20,13 @@ mod common;
 
 #[cfg(not(loom))]
 mod bench {
-    use std::hint::black_box;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use async_patterns::pool::WorkerPool;
     use async_patterns::sync as ours;
-    use tokio::task::{JoinSet, yield_now};
+    use tokio::task::yield_now;
 
+    use crate::common::jobs::{self, BATCH};
     use crate::common::{spawn_split, two_workers};
 
     /// Operations per trial, split over the tasks.
@@ -123,11 +122,7 @@ mod bench {
         ]
     }
 
-    /// Jobs per batch and the pool's queue, as in `pool.rs`.
-    const BATCH: u64 = 64;
-
-    /// Runs `ops` jobs, `BATCH` at a time (start them all, then await them all), on `rt`, timing
-    /// only the jobs.
+    /// Runs `ops` jobs, `BATCH` at a time, on `rt`, timing only the jobs.
     fn timed_batches<F, Fut>(rt: &tokio::runtime::Runtime, ops: u64, batch: F) -> Duration
     where
         F: Fn(u64) -> Fut,
@@ -149,57 +144,19 @@ mod bench {
             (
                 "ours",
                 Box::new(|rt, ops| {
-                    let pool = rt.block_on(async {
-                        WorkerPool::builder()
-                            .workers(2)
-                            .queue_capacity(BATCH as usize)
-                            .build()
-                            .expect("pool")
-                    });
-                    let elapsed = timed_batches(rt, ops, |first| {
-                        let pool = &pool;
-                        async move {
-                            let mut handles = Vec::with_capacity(BATCH as usize);
-                            for i in first..first + BATCH {
-                                let handle = pool.submit(async move { black_box(i) }).await;
-                                handles.push(handle.expect("pool open"));
-                            }
-                            for handle in handles {
-                                black_box(handle.await.expect("job ran"));
-                            }
-                        }
-                    });
+                    let pool = rt.block_on(async { jobs::pool() });
+                    let elapsed = timed_batches(rt, ops, |first| jobs::ours(&pool, first));
                     rt.block_on(pool.shutdown());
                     elapsed
                 }),
             ),
             (
                 "tokio-spawn",
-                Box::new(|rt, ops| {
-                    timed_batches(rt, ops, |first| async move {
-                        let mut handles = Vec::with_capacity(BATCH as usize);
-                        for i in first..first + BATCH {
-                            handles.push(tokio::spawn(async move { black_box(i) }));
-                        }
-                        for handle in handles {
-                            black_box(handle.await.expect("task ran"));
-                        }
-                    })
-                }),
+                Box::new(|rt, ops| timed_batches(rt, ops, jobs::tokio_spawn)),
             ),
             (
                 "joinset",
-                Box::new(|rt, ops| {
-                    timed_batches(rt, ops, |first| async move {
-                        let mut set = JoinSet::new();
-                        for i in first..first + BATCH {
-                            set.spawn(async move { black_box(i) });
-                        }
-                        while let Some(output) = set.join_next().await {
-                            black_box(output.expect("task ran"));
-                        }
-                    })
-                }),
+                Box::new(|rt, ops| timed_batches(rt, ops, jobs::joinset)),
             ),
         ]
     }

@@ -14,29 +14,24 @@ mod common;
 
 #[cfg(not(loom))]
 mod bench {
-    use std::hint::black_box;
     use std::time::{Duration, Instant};
 
     use criterion::Criterion;
     use tokio::runtime::Runtime;
-    use tokio::task::JoinSet;
 
+    use super::common::jobs::{self, BATCH};
     use super::common::{current_thread, scale, two_workers};
-    use async_patterns::pool::WorkerPool;
 
-    const BATCH: u64 = 64;
-
-    /// Runs `batch(first, len)` for `iters` jobs in batches of [`BATCH`], timed in one `block_on`.
     fn batches<F, Fut>(rt: &Runtime, iters: u64, mut batch: F) -> Duration
     where
-        F: FnMut(u64, u64) -> Fut,
+        F: FnMut(u64) -> Fut,
         Fut: Future<Output = ()>,
     {
         let rounds = iters.div_ceil(BATCH).max(1);
         let elapsed = rt.block_on(async {
             let start = Instant::now();
             for round in 0..rounds {
-                batch(round * BATCH, BATCH).await;
+                batch(round * BATCH).await;
             }
             start.elapsed()
         });
@@ -48,55 +43,15 @@ mod bench {
         let ct = current_thread();
         for (name, rt) in [("ct", &ct), ("mt", &mt)] {
             let mut g = c.benchmark_group(format!("pool/job_{name}"));
-            let pool = rt.block_on(async {
-                WorkerPool::builder()
-                    .workers(2)
-                    .queue_capacity(BATCH as usize)
-                    .build()
-                    .expect("pool")
-            });
+            let pool = rt.block_on(async { jobs::pool() });
             g.bench_function("ours", |b| {
-                b.iter_custom(|n| {
-                    batches(rt, n, |first, len| {
-                        let pool = &pool;
-                        async move {
-                            let mut handles = Vec::with_capacity(len as usize);
-                            for i in first..first + len {
-                                let handle = pool.submit(async move { black_box(i) }).await;
-                                handles.push(handle.expect("pool open"));
-                            }
-                            for handle in handles {
-                                black_box(handle.await.expect("job ran"));
-                            }
-                        }
-                    })
-                })
+                b.iter_custom(|n| batches(rt, n, |first| jobs::ours(&pool, first)))
             });
             g.bench_function("tokio-spawn", |b| {
-                b.iter_custom(|n| {
-                    batches(rt, n, |first, len| async move {
-                        let mut handles = Vec::with_capacity(len as usize);
-                        for i in first..first + len {
-                            handles.push(tokio::spawn(async move { black_box(i) }));
-                        }
-                        for handle in handles {
-                            black_box(handle.await.expect("task ran"));
-                        }
-                    })
-                })
+                b.iter_custom(|n| batches(rt, n, jobs::tokio_spawn))
             });
             g.bench_function("joinset", |b| {
-                b.iter_custom(|n| {
-                    batches(rt, n, |first, len| async move {
-                        let mut set = JoinSet::new();
-                        for i in first..first + len {
-                            set.spawn(async move { black_box(i) });
-                        }
-                        while let Some(output) = set.join_next().await {
-                            black_box(output.expect("task ran"));
-                        }
-                    })
-                })
+                b.iter_custom(|n| batches(rt, n, jobs::joinset))
             });
             g.finish();
             rt.block_on(pool.shutdown());

@@ -81,3 +81,59 @@ pub fn scale(elapsed: Duration, wanted: u64, done: u64) -> Duration {
         elapsed.mul_f64(wanted as f64 / done as f64)
     }
 }
+
+/// The worker pool's job scenario (`pool.rs`, and `modes.rs`'s `pool/job_mt`): start `BATCH`
+/// trivial jobs, then await every output, with ours and with each peer.
+pub mod jobs {
+    use std::hint::black_box;
+
+    use async_patterns::pool::WorkerPool;
+    use tokio::task::JoinSet;
+
+    /// Jobs started before the first is awaited, and the pool's queue capacity.
+    pub const BATCH: u64 = 64;
+
+    /// The pool the scenario submits to: 2 workers, a queue of `BATCH`. Build it inside the
+    /// runtime it will run on.
+    pub fn pool() -> WorkerPool {
+        WorkerPool::builder()
+            .workers(2)
+            .queue_capacity(BATCH as usize)
+            .build()
+            .expect("pool")
+    }
+
+    /// Jobs `first..first + BATCH` through `pool.submit` and their `JobHandle`s.
+    pub async fn ours(pool: &WorkerPool, first: u64) {
+        let mut handles = Vec::with_capacity(BATCH as usize);
+        for i in first..first + BATCH {
+            let handle = pool.submit(async move { black_box(i) }).await;
+            handles.push(handle.expect("pool open"));
+        }
+        for handle in handles {
+            black_box(handle.await.expect("job ran"));
+        }
+    }
+
+    /// The same jobs through `tokio::spawn` and their `JoinHandle`s.
+    pub async fn tokio_spawn(first: u64) {
+        let mut handles = Vec::with_capacity(BATCH as usize);
+        for i in first..first + BATCH {
+            handles.push(tokio::spawn(async move { black_box(i) }));
+        }
+        for handle in handles {
+            black_box(handle.await.expect("task ran"));
+        }
+    }
+
+    /// The same jobs through a `JoinSet`.
+    pub async fn joinset(first: u64) {
+        let mut set = JoinSet::new();
+        for i in first..first + BATCH {
+            set.spawn(async move { black_box(i) });
+        }
+        while let Some(output) = set.join_next().await {
+            black_box(output.expect("task ran"));
+        }
+    }
+}
