@@ -160,6 +160,35 @@ fn a_dropped_send_enqueues_nothing() {
 }
 
 #[test]
+fn values_never_received_are_dropped_with_the_channel() {
+    // Capacity 3, positions wrapped once so the values left sit across the ring's end.
+    let (tx, rx) = channel::bounded(3).unwrap();
+    let value = Arc::new(());
+    for _ in 0..2 {
+        tx.try_send(Arc::clone(&value)).unwrap();
+        drop(rx.try_recv().unwrap());
+    }
+    for _ in 0..3 {
+        tx.try_send(Arc::clone(&value)).unwrap();
+    }
+    drop(rx.try_recv().unwrap());
+    tx.try_send(Arc::clone(&value)).unwrap();
+    assert_eq!(Arc::strong_count(&value), 4, "three queued and ours");
+    drop(tx);
+    assert_eq!(
+        Arc::strong_count(&value),
+        4,
+        "a receiver is left: the values stay"
+    );
+    drop(rx);
+    assert_eq!(
+        Arc::strong_count(&value),
+        1,
+        "the last handle drops every value still queued"
+    );
+}
+
+#[test]
 fn after_close_receivers_get_every_value_then_none() {
     let (tx, rx) = channel::bounded(4).unwrap();
     let tx2 = tx.clone();
