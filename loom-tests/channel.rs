@@ -32,11 +32,11 @@ fn clone<T: Clone>(handle: &Guarded<T>) -> Guarded<T> {
     Guarded(Some(T::clone(handle)))
 }
 
-/// A channel handle (or a pending future) that is not dropped while its thread unwinds. Loom reports a lost wakeup as
-/// a deadlock, panicking in the thread that blocked last, after it has torn the execution down;
-/// a handle dropped during that unwinding touches loom atomics, which panics again and aborts
-/// the whole test binary instead of failing this model (see `model.rs`). Leaking the handle then
-/// is harmless: the model has already failed.
+/// A channel handle (or a pending future) that is not dropped while its thread unwinds. Loom
+/// reports a lost wakeup as a deadlock, panicking in the thread that blocked last, after it has
+/// torn the execution down; a handle dropped during that unwinding touches loom atomics, which
+/// panics again and aborts the whole test binary instead of failing this model (see `model.rs`).
+/// Leaking the handle then is harmless: the model has already failed.
 struct Guarded<T>(Option<T>);
 
 impl<T> Deref for Guarded<T> {

@@ -250,8 +250,9 @@ impl<C: Clock> RateLimiter<C> {
         Ok(())
     }
 
-    /// The rest of [`acquire_many`](Self::acquire_many) for a caller that has to queue: waits
-    /// its turn, then sleeps until its request fits.
+    /// The rest of [`acquire`](Self::acquire) and [`acquire_many`](Self::acquire_many) for a
+    /// caller that has to queue: waits its turn, then sleeps until its request fits. A separate
+    /// future, so that a caller admitted at once never carries (or drops) its state.
     async fn wait_admitted(&self, mut queued: Queued<'_, C>, n: u32) {
         let Ok(_turn) = self.turnstile.acquire().await else {
             unreachable!("the turnstile is never closed");
