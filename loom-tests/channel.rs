@@ -407,3 +407,61 @@ fn a_newcomer_never_takes_room_from_a_queued_sender() {
         assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     });
 }
+
+/// Three parties act between a receiver's promise and its claim. Capacity 1; main is receiver R,
+/// whose waker, when `recv`'s slow path clones it, sends 1 and only then starts closer C and
+/// receiver D. That pins R's fast path before the send and its wait after it (so R is promised
+/// the value under the lock and claims it after releasing the lock), and leaves loom the
+/// interleavings that matter: C's close and D's fast-path receive (which drains once it sees the
+/// close) against R's promise and claim. The value is received exactly once — by R, by D, or
+/// left in the ring — and each slot is read once for its position (the ring's own assertion): a
+/// close that is half done (the senders' word closed, the receivers' not yet) must not let D
+/// drain a value promised to R.
+#[test]
+fn a_promised_value_is_received_once_while_a_close_is_half_done() {
+    use std::sync::Mutex;
+
+    use crate::hostile::{Event, HostileWaker};
+
+    model(|| {
+        let (tx, rx) = bounded(1);
+        let parties = std::sync::Arc::new(Mutex::new(None));
+        let waker = HostileWaker::reentering_once_on(Event::Clone, {
+            let parties = std::sync::Arc::clone(&parties);
+            let drainer = clone(&rx);
+            move || {
+                tx.try_send(1).expect("nobody else has run yet");
+                let closer = thread::spawn(move || {
+                    tx.close();
+                });
+                let drainer = thread::spawn(move || drainer.try_recv().ok());
+                *parties.lock().unwrap() = Some((closer, drainer));
+            }
+        });
+        let mut recv = Guarded(Some(Box::pin(rx.recv())));
+        let by_r = match recv
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker.waker()))
+        {
+            Poll::Ready(value) => value,
+            Poll::Pending => block_on(&mut *recv),
+        };
+        drop(recv);
+        let (closer, drainer) = parties
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the waker was cloned");
+        let by_d = drainer.join().unwrap();
+        closer.join().unwrap();
+        // Closed: what is left is what nobody received.
+        let left = rx.len();
+
+        let received = usize::from(by_r.is_some()) + usize::from(by_d.is_some()) + left;
+        assert_eq!(
+            received, 1,
+            "the value was lost or received twice (R got {by_r:?}, D got {by_d:?}, {left} left)"
+        );
+        assert!(by_r.into_iter().chain(by_d).all(|value| value == 1));
+    });
+}

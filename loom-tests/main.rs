@@ -14,6 +14,8 @@
 //! their iteration counts; a failure prints the bound to reproduce it with).
 #![cfg(loom)]
 
+#[path = "../tests/support/hostile.rs"]
+mod hostile;
 #[path = "../tests/support/naive_semaphore.rs"]
 mod naive_semaphore;
 #[path = "../tests/support/semaphore_under_test.rs"]

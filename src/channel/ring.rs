@@ -203,6 +203,13 @@ impl<T> Ring<T> {
     /// Writes `value` into position `p`, claimed by this thread.
     fn write(&self, p: u64, value: T) {
         let slot = self.slot(p);
+        // A claim hands out each position once, and only when its slot is free for it: a second
+        // claim of one position (two parties acting on one promise) shows here, before the write.
+        debug_assert_eq!(
+            slot.stamp.load(Ordering::Relaxed),
+            p,
+            "claimed a slot that is not free for position {p}"
+        );
         // SAFETY: the claim of `p` found its slot free (stamp `p`, loaded with Acquire after the
         // receiver of the lap before stored it), directly or through the promise that covers it,
         // and no other claim gets `p`: the slot is ours until the stamp below hands it on.
@@ -213,6 +220,13 @@ impl<T> Ring<T> {
     /// Takes the value out of position `p`, claimed by this thread.
     fn read(&self, p: u64) -> T {
         let slot = self.slot(p);
+        // As in `write`: a claimed slot holds the value for its position, or the read would
+        // duplicate a value (or read an unwritten slot).
+        debug_assert_eq!(
+            slot.stamp.load(Ordering::Relaxed),
+            p + 1,
+            "claimed a slot that holds no value for position {p}"
+        );
         let value = &slot.value;
         // SAFETY: the claim of `p` found its slot full (stamp `p + 1`, stored after the write),
         // directly or through the promise that covers it; only this claim reads it, once.
@@ -263,8 +277,14 @@ impl<T> Ring<T> {
     /// arrival, promised or not: the next value, or `None` once none is left. A value whose
     /// sender claimed its slot before the close may still be being written: that takes the
     /// sender a few instructions, and this waits for them, yielding the thread.
+    ///
+    /// Only once the close is complete ([`is_drained_side_closed`](Self::is_drained_side_closed)):
+    /// before that a receiver may still be claiming a promised value, which this would take too.
     pub(super) fn drain_one(&self) -> Option<T> {
-        debug_assert!(self.is_closed(), "drain_one on an open channel");
+        debug_assert!(
+            self.is_drained_side_closed(),
+            "drain_one before the close voided the receivers' promises"
+        );
         let mut w = self.head.0.load(Ordering::Acquire);
         loop {
             let p = pos(w);
@@ -342,6 +362,11 @@ impl<T> Ring<T> {
     /// Closes the channel: no sender's claim succeeds from now on, and the receivers' promises
     /// are void — receivers then take what is left in any order ([`drain_one`](Self::drain_one)).
     /// Under the channel's lock.
+    ///
+    /// Two steps, the senders' word first (which freezes the tail a drain stops at), then the
+    /// receivers'. Between them a receiver may still claim a value promised to it, so nobody
+    /// drains until the second step is done: a receiver that sees the first step only waits for
+    /// the lock, which the closer holds across both.
     pub(super) fn close(&self) {
         self.tail.0.fetch_or(CLOSED, Ordering::AcqRel);
         // In one swap: a receiver that finds its promise gone finds `CLOSED` with it.
@@ -356,8 +381,15 @@ impl<T> Ring<T> {
         }
     }
 
+    /// Whether the channel is closed to senders: the first step of [`close`](Self::close).
     pub(super) fn is_closed(&self) -> bool {
         self.tail.0.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Whether the close is complete: the receivers' word is closed too, so no promise can be
+    /// claimed any more and [`drain_one`](Self::drain_one) may take any value.
+    pub(super) fn is_drained_side_closed(&self) -> bool {
+        self.head.0.load(Ordering::Acquire) & CLOSED != 0
     }
 
     /// Positions claimed by senders and not yet by receivers: the values queued (including ones

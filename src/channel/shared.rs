@@ -136,8 +136,14 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Receives from a closed channel: the next value left, or `None` once none is.
+    /// Receives from a closed channel: the next value left, or `None` once none is. Never called
+    /// with the lock held.
     pub(super) fn drain_one(&self) -> Option<T> {
+        if !self.ring.is_drained_side_closed() {
+            // A close is half done (see `Ring::close`): its caller holds the lock until the
+            // receivers' promises are void. Wait for it, rather than spin on the word.
+            drop(lock(&self.queues));
+        }
         self.ring.drain_one()
     }
 
