@@ -28,8 +28,8 @@ use std::task::{Poll, Waker};
 
 use super::ring::{Padded, Ring, Side};
 use crate::loom::atomic::{AtomicUsize, Ordering, fence};
-use crate::loom::{Mutex, lock};
-use crate::sync::locked::{WaitKey, WaitQueue, WaitState, WakeList};
+use crate::loom::{Mutex, MutexGuard, lock};
+use crate::sync::locked::{NeedWaker, WaitKey, WaitQueue, WaitState, WakeList};
 
 /// `waiting`: senders are queued for room.
 const SENDERS: usize = 1;
@@ -87,8 +87,8 @@ pub(super) enum TryRecv<T> {
 pub(super) enum Turn {
     /// A slot is promised to it: claim it.
     Promised,
-    /// Queued (or still queued).
-    Queued(WaitKey),
+    /// Queued (or still queued): the caller holds the key to its place.
+    Queued,
     /// The channel was closed while it waited.
     Closed,
 }
@@ -193,8 +193,9 @@ impl<T> Shared<T> {
     /// Promises ready slots of `side` to its queued callers, in order, and wakes them.
     #[cold]
     fn grant_all(&self, side: Side) {
+        // One list for every batch: a waker that panics is raised only once all are granted.
+        let mut wakers: WakeList = WakeList::new();
         loop {
-            let mut wakers: WakeList = WakeList::new();
             let mut queues = lock(&self.queues);
             let done = self.grant(&mut queues, side, &mut wakers);
             drop(queues);
@@ -238,7 +239,7 @@ impl<T> Shared<T> {
 
     /// A caller of `side` that found nothing ready: queues it, unless a slot can be promised to
     /// it at once (it then claims the slot). The first half of the handshake in the module docs.
-    pub(super) fn wait(&self, side: Side, waker: &Waker) -> Turn {
+    pub(super) fn wait(&self, side: Side, waker: &Waker, key: &mut Option<WaitKey>) -> Turn {
         // Cloned before anything changes: a waker whose clone panics leaves the channel as it was.
         let waker = waker.clone();
         let mut queues = lock(&self.queues);
@@ -253,15 +254,51 @@ impl<T> Shared<T> {
             self.update_mode(&mut queues, side);
             return Turn::Promised;
         }
-        Turn::Queued(queues.of(side).enqueue(waker))
+        *key = Some(queues.of(side).enqueue(waker));
+        Turn::Queued
     }
 
     /// A queued caller, polled again (a `reserve`: it only holds its promise).
-    pub(super) fn poll_wait(&self, side: Side, key: WaitKey, waker: &Waker) -> Turn {
-        match lock(&self.queues).of(side).poll(key, waker) {
-            WaitState::Waiting => Turn::Queued(key),
+    pub(super) fn poll_wait(&self, side: Side, key: &mut Option<WaitKey>, waker: &Waker) -> Turn {
+        let mut spare = None;
+        let (queues, state) = self.lock_and_poll(side, key, waker, &mut spare);
+        drop(queues);
+        match state {
+            WaitState::Waiting => Turn::Queued,
             WaitState::Granted => Turn::Promised,
             WaitState::Closed => Turn::Closed,
+        }
+    }
+
+    /// Takes the lock and polls the queued caller of `side` that `key` names; clears `key` once
+    /// its place is freed (granted or closed), before anything can panic, so that a future that
+    /// unwinds later never cancels a place that is gone. A waker is user code (its clone and its
+    /// drop may panic or call back into the channel), so neither runs under the lock: a clone of
+    /// `waker` is made with the lock released when the stored waker will not do, and the waker it
+    /// replaces is left in `spare` — which the caller declares before the guard, so that it is
+    /// dropped after it.
+    fn lock_and_poll<'a>(
+        &'a self,
+        side: Side,
+        key: &mut Option<WaitKey>,
+        waker: &Waker,
+        spare: &mut Option<Waker>,
+    ) -> (MutexGuard<'a, Queues>, WaitState) {
+        let queued = key.expect("polled a wait that is not queued");
+        loop {
+            let mut queues = lock(&self.queues);
+            match queues.of(side).poll(queued, waker, spare) {
+                Ok(state) => {
+                    if state != WaitState::Waiting {
+                        *key = None;
+                    }
+                    return (queues, state);
+                }
+                Err(NeedWaker) => {
+                    drop(queues);
+                    *spare = Some(waker.clone());
+                }
+            }
         }
     }
 
@@ -271,13 +308,13 @@ impl<T> Shared<T> {
     /// value back if the channel closed first. `value` is taken only when ready.
     pub(super) fn poll_queued_send(
         &self,
-        key: WaitKey,
+        key: &mut Option<WaitKey>,
         waker: &Waker,
         value: &mut Option<T>,
     ) -> Poll<Result<(), T>> {
         let mut wakers: WakeList<1> = WakeList::new();
-        let mut queues = lock(&self.queues);
-        let state = queues.senders.poll(key, waker);
+        let mut spare = None;
+        let (mut queues, state) = self.lock_and_poll(Side::Send, key, waker, &mut spare);
         if state == WaitState::Waiting {
             return Poll::Pending;
         }
@@ -304,10 +341,15 @@ impl<T> Shared<T> {
     /// A queued receiver, polled again. Once granted, it takes its promised value and hands the
     /// freed room to a queued sender under the one lock it took to learn its turn. If the
     /// channel closed first, it takes whatever is left instead (`None` once nothing is).
-    pub(super) fn poll_queued_recv(&self, key: WaitKey, waker: &Waker) -> Poll<Option<T>> {
+    pub(super) fn poll_queued_recv(
+        &self,
+        key: &mut Option<WaitKey>,
+        waker: &Waker,
+    ) -> Poll<Option<T>> {
         let mut wakers: WakeList<1> = WakeList::new();
-        let mut queues = lock(&self.queues);
-        let value = match queues.receivers.poll(key, waker) {
+        let mut spare = None;
+        let (mut queues, state) = self.lock_and_poll(Side::Recv, key, waker, &mut spare);
+        let value = match state {
             WaitState::Waiting => return Poll::Pending,
             WaitState::Closed => None,
             // `None` if a close voided the promise since.
@@ -327,13 +369,16 @@ impl<T> Shared<T> {
     pub(super) fn cancel(&self, side: Side, key: WaitKey) {
         let mut wakers: WakeList<1> = WakeList::new();
         let mut queues = lock(&self.queues);
-        if queues.of(side).cancel(key) {
+        let (granted, waker) = queues.of(side).cancel(key);
+        if granted {
             // Passing the promise on updates the mode too.
             self.pass_on_locked(&mut queues, side, &mut wakers);
         } else {
             self.update_mode(&mut queues, side);
         }
         drop(queues);
+        // User code, with the lock released.
+        drop(waker);
         wakers.wake_all();
     }
 
@@ -361,8 +406,9 @@ impl<T> Shared<T> {
     /// receivers take what is left.
     pub(super) fn close(&self) -> bool {
         let mut was_open = None;
+        // One list for every batch: a waker that panics is raised only once all are woken.
+        let mut wakers: WakeList = WakeList::new();
         loop {
-            let mut wakers: WakeList = WakeList::new();
             let mut queues = lock(&self.queues);
             was_open.get_or_insert_with(|| !self.ring.is_closed());
             self.ring.close();

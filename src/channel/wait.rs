@@ -15,17 +15,19 @@ use crate::sync::locked::WaitKey;
 
 /// One step of a `reserve`: `Ready(true)` once room is promised to the caller, `Ready(false)`
 /// once the channel is closed, `Pending` while queued.
+///
+/// In all three waits, `key` names the caller's place in the queue and stays in the future for
+/// as long as the place exists: the channel sets it when the caller queues and clears it when
+/// the place is freed, so a future that unwinds from a panic (user code: a waker, a value's
+/// drop) leaves its place through its `Drop` — never twice, never not at all.
 fn poll_reserve<T>(shared: &Shared<T>, key: &mut Option<WaitKey>, cx: &Context<'_>) -> Poll<bool> {
-    let turn = match key.take() {
-        None => shared.wait(Side::Send, cx.waker()),
-        Some(queued) => shared.poll_wait(Side::Send, queued, cx.waker()),
+    let turn = match key {
+        None => shared.wait(Side::Send, cx.waker(), key),
+        Some(_) => shared.poll_wait(Side::Send, key, cx.waker()),
     };
     match turn {
         Turn::Promised => Poll::Ready(true),
-        Turn::Queued(queued) => {
-            *key = Some(queued);
-            Poll::Pending
-        }
+        Turn::Queued => Poll::Pending,
         Turn::Closed => Poll::Ready(false),
     }
 }
@@ -87,30 +89,23 @@ impl<T> Future for SendValue<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Some(key) = this.key.take() {
-            let sent = this
+        if this.key.is_some() {
+            return this
                 .shared
-                .poll_queued_send(key, cx.waker(), &mut this.value);
-            if sent.is_pending() {
-                this.key = Some(key);
-            }
-            return sent.map_err(SendError);
+                .poll_queued_send(&mut this.key, cx.waker(), &mut this.value)
+                .map_err(SendError);
         }
-        let value = this
-            .value
-            .take()
-            .expect("SendValue polled after it completed");
-        match this.shared.wait(Side::Send, cx.waker()) {
-            Turn::Promised => Poll::Ready(this.shared.push_promised(value).map_err(|value| {
-                this.shared.pass_on(Side::Send);
-                SendError(value)
-            })),
-            Turn::Queued(key) => {
-                this.key = Some(key);
-                this.value = Some(value);
-                Poll::Pending
+        assert!(this.value.is_some(), "SendValue polled after it completed");
+        match this.shared.wait(Side::Send, cx.waker(), &mut this.key) {
+            Turn::Promised => {
+                let value = this.value.take().expect("checked above");
+                Poll::Ready(this.shared.push_promised(value).map_err(|value| {
+                    this.shared.pass_on(Side::Send);
+                    SendError(value)
+                }))
             }
-            Turn::Closed => Poll::Ready(Err(SendError(value))),
+            Turn::Queued => Poll::Pending,
+            Turn::Closed => Poll::Ready(Err(SendError(this.value.take().expect("checked above")))),
         }
     }
 }
@@ -141,19 +136,12 @@ impl<T> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        if let Some(key) = this.key.take() {
-            let received = this.shared.poll_queued_recv(key, cx.waker());
-            if received.is_pending() {
-                this.key = Some(key);
-            }
-            return received;
+        if this.key.is_some() {
+            return this.shared.poll_queued_recv(&mut this.key, cx.waker());
         }
-        match this.shared.wait(Side::Recv, cx.waker()) {
+        match this.shared.wait(Side::Recv, cx.waker(), &mut this.key) {
             Turn::Promised => Poll::Ready(this.shared.pop_promised()),
-            Turn::Queued(key) => {
-                this.key = Some(key);
-                Poll::Pending
-            }
+            Turn::Queued => Poll::Pending,
             // Closed: take what is left, in no particular order among receivers.
             Turn::Closed => Poll::Ready(this.shared.drain_one()),
         }

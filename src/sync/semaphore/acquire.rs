@@ -45,7 +45,7 @@ impl Future for Acquire<'_> {
         // SAFETY: nothing is moved out of the future; its node stays where it is until `drop`.
         let this = unsafe { self.get_unchecked_mut() };
         let semaphore = this.semaphore;
-        let Some(waiter) = &this.waiter else {
+        if this.waiter.is_none() {
             let needed = this.needed;
             if needed > Semaphore::MAX_PERMITS {
                 return Poll::Ready(Err(AcquireError::too_many()));
@@ -57,33 +57,53 @@ impl Future for Acquire<'_> {
                 }
                 Err(super::TryAcquireError::NoPermits) => {}
             }
+            // Cloned before the node exists: the clone is user code, and if it panics the future
+            // must not be left with a node that reads as queued but is not linked (its `Drop`
+            // would then unlink it from a queue it is not in). Nothing has changed yet.
+            let waker = cx.waker().clone();
             let waiter = this.waiter.insert(Waiter::new(needed));
             // SAFETY: the future is pinned (we are in `poll`), so the node stays put until `drop`,
             // which takes it out of the queue if it is still there; a node that was not queued
-            // is removed from the future here.
-            return match unsafe { semaphore.take_or_enqueue(waiter, cx.waker()) } {
-                Ok(false) => Poll::Pending,
-                Ok(true) => {
-                    this.waiter = None;
-                    Poll::Ready(Ok(()))
-                }
-                Err(closed) => {
-                    this.waiter = None;
-                    Poll::Ready(Err(closed))
-                }
-            };
-        };
+            // is completed in place, and removed from the future below.
+            match unsafe { semaphore.take_or_enqueue(waiter, waker) } {
+                Poll::Pending => return Poll::Pending,
+                // Not queued, and completed: the waker's drop is user code, and if it panics,
+                // `Drop` gives back what the node's outcome says is ours.
+                Poll::Ready(unused) => drop(unused),
+            }
+        }
+        let waiter = this
+            .waiter
+            .as_ref()
+            .expect("set above or kept while waiting");
         // Woken by a grant (or close): the node says so without the lock.
         let mut outcome = waiter.outcome();
-        if let Outcome::Waiting(_) = outcome {
-            // Polled before the outcome: confirm under the lock and leave the current waker.
+        // Polled before the outcome: confirm under the lock and leave the current waker. A waker
+        // is user code (its clone and its drop may panic or call back into the semaphore), so
+        // neither runs under the lock: a new waker is cloned with the lock released, and the one
+        // it replaces is dropped after the lock is.
+        let mut spare: Option<std::task::Waker> = None;
+        while let Outcome::Waiting(_) = outcome {
             let mut queue = lock(&semaphore.waiters);
             outcome = waiter.outcome_locked(&queue);
             if let Outcome::Waiting(_) = outcome {
-                waiter.set_waker(&mut queue, cx.waker());
-                return Poll::Pending;
+                match waiter.update_waker(&mut queue, cx.waker(), spare.take()) {
+                    Ok(replaced) => {
+                        drop(queue);
+                        drop(replaced);
+                        return Poll::Pending;
+                    }
+                    Err(()) => {
+                        drop(queue);
+                        spare = Some(cx.waker().clone());
+                        outcome = waiter.outcome();
+                    }
+                }
             }
         }
+        // Still holding the node: if this drop (user code) panics, `Drop` sees the outcome and
+        // gives back a grant nobody will see.
+        drop(spare);
         this.waiter = None;
         match outcome {
             Outcome::Granted => Poll::Ready(Ok(())),

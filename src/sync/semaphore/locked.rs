@@ -10,7 +10,7 @@
 use std::task::Waker;
 
 use super::waitlist::Waitlist;
-pub(crate) use super::waitlist::{WaitKey, WaitState};
+pub(crate) use super::waitlist::{NeedWaker, WaitKey, WaitState};
 pub(crate) use super::wake_list::WakeList;
 
 #[derive(Debug, Default)]
@@ -34,9 +34,15 @@ impl WaitQueue {
         self.waiters.push_back(1, 0, waker)
     }
 
-    /// A queued waiter's state; frees its place once it is granted or closed.
-    pub(crate) fn poll(&mut self, key: WaitKey, waker: &Waker) -> WaitState {
-        self.waiters.poll(key, waker)
+    /// A queued waiter's state; frees its place once it is granted or closed. No user code runs:
+    /// see [`Waitlist::poll`] for `spare` and `NeedWaker`.
+    pub(crate) fn poll(
+        &mut self,
+        key: WaitKey,
+        waker: &Waker,
+        spare: &mut Option<Waker>,
+    ) -> Result<WaitState, NeedWaker> {
+        self.waiters.poll(key, waker, spare)
     }
 
     /// Grants one permit to the head of the queue (its waker goes into `wakers`, which must have
@@ -50,9 +56,10 @@ impl WaitQueue {
     }
 
     /// Removes a waiter whose future was dropped; returns whether it had been granted its permit
-    /// (which the caller then passes on).
-    pub(crate) fn cancel(&mut self, key: WaitKey) -> bool {
-        self.waiters.cancel(key) > 0
+    /// (which the caller then passes on), and its waker, to drop once the lock is released.
+    pub(crate) fn cancel(&mut self, key: WaitKey) -> (bool, Option<Waker>) {
+        let (returned, waker) = self.waiters.cancel(key);
+        (returned > 0, waker)
     }
 
     /// Marks queued waiters closed, in queue order, collecting their wakers; returns whether the

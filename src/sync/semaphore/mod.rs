@@ -14,7 +14,7 @@ mod waitlist;
 mod wake_list;
 
 use std::fmt;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard, ReceiverArc as Arc, lock};
@@ -215,9 +215,10 @@ impl Semaphore {
     /// been assigned to waiters become available.
     pub fn close(&self) {
         self.state.fetch_or(CLOSED, Ordering::AcqRel);
+        // One list for every batch: a waker that panics is raised only once all are woken.
+        let mut wakers: WakeList = WakeList::new();
         let mut waiters = lock(&self.waiters);
         loop {
-            let mut wakers: WakeList = WakeList::new();
             let returned = waiters.close(&mut wakers);
             self.add_available(returned, waiters.is_empty());
             if waiters.is_empty() {
@@ -373,31 +374,33 @@ impl Semaphore {
     }
 
     /// Slow path of an acquire, under the lock: takes the node's permits if they are there and
-    /// nobody waits (`Ok(true)`), or takes what is available (only when first in line) and queues
-    /// the node for the rest (`Ok(false)`).
+    /// nobody waits, or takes what is available (only when first in line) and queues the node
+    /// for the rest (`Pending`; the node keeps `waker`). When the node is not queued it is
+    /// completed in place — granted, or closed out — and `waker` comes back unused (`Ready`):
+    /// the caller drops it, and a drop that panics (user code) then finds a node whose outcome
+    /// tells the future's `Drop` what to give back.
     ///
     /// # Safety
     ///
     /// `waiter` is not queued and stays pinned and alive until the queue completes it or its owner
     /// removes it under the lock (the `Acquire` future's `Drop`).
-    unsafe fn take_or_enqueue(&self, waiter: &Waiter, waker: &Waker) -> Result<bool, AcquireError> {
+    unsafe fn take_or_enqueue(&self, waiter: &Waiter, waker: Waker) -> Poll<Waker> {
         let needed = waiter.needed();
-        // Cloned before the lock and before any state changes: a waker whose clone panics leaves
-        // nothing half-done (a `QUEUED` bit with nobody queued). When the permits turn out to be
-        // there after all, the clone is dropped after the lock (locals drop in reverse order).
-        let waker = waker.clone();
+        // `waker` was cloned by the caller before anything changed, so a clone that panics
+        // leaves nothing half-done.
         let mut waiters = lock(&self.waiters);
         let mut current = self.state.load(Ordering::Acquire);
         loop {
             if current & CLOSED != 0 {
-                return Err(AcquireError::closed());
+                waiter.complete_unqueued(false);
+                return Poll::Ready(waker);
             }
             if current & QUEUED != 0 {
                 // Others are queued, so nothing is available: wait behind them.
                 debug_assert_eq!(current >> SHIFT, 0);
                 // SAFETY: the caller's contract.
                 unsafe { waiters.push_back(waiter, 0, waker) };
-                return Ok(false);
+                return Poll::Pending;
             }
             let available = current >> SHIFT;
             let (next, granted) = if available >= needed {
@@ -410,11 +413,14 @@ impl Semaphore {
                 .state
                 .compare_exchange(current, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) if granted => return Ok(true),
+                Ok(_) if granted => {
+                    waiter.complete_unqueued(true);
+                    return Poll::Ready(waker);
+                }
                 Ok(_) => {
                     // SAFETY: the caller's contract.
                     unsafe { waiters.push_back(waiter, available, waker) };
-                    return Ok(false);
+                    return Poll::Pending;
                 }
                 Err(actual) => current = actual,
             }
@@ -447,8 +453,10 @@ impl Semaphore {
     /// Hands `n` permits to the queue in FIFO order, makes the rest available, and wakes the
     /// waiters that were completed — outside the lock, in batches.
     fn release_locked<'a>(&'a self, mut n: usize, mut waiters: MutexGuard<'a, WaiterQueue>) {
+        // One list for every batch: a waker that panics is raised only once all permits are
+        // handed out.
+        let mut wakers: WakeList = WakeList::new();
         loop {
-            let mut wakers: WakeList = WakeList::new();
             n = waiters.assign(n, &mut wakers);
             let drained = waiters.is_empty();
             if drained || n == 0 {

@@ -111,20 +111,39 @@ impl Waiter {
         Outcome::from_remaining(self.remaining.load(Ordering::Acquire))
     }
 
+    /// A node that was never queued, completed by its own future's slow path: granted (the
+    /// permits are the owner's) or closed out. Nobody else has seen the node.
+    pub(super) fn complete_unqueued(&self, granted: bool) {
+        let remaining = if granted { 0 } else { CLOSED_OUT };
+        self.remaining.store(remaining, Ordering::Relaxed);
+    }
+
     /// Under the lock (the `&WaiterQueue` proves it): the node's state, final or not.
     pub(super) fn outcome_locked(&self, _queue: &WaiterQueue) -> Outcome {
         self.outcome()
     }
 
-    /// Under the lock: replaces the stored waker unless it would wake the same task.
-    pub(super) fn set_waker(&self, _queue: &mut WaiterQueue, waker: &Waker) {
+    /// Under the lock: makes the stored waker one that wakes the same task as `waker`. Runs no
+    /// user code: if the stored one will not do, `clone` (made by the caller from `waker`
+    /// before it took the lock) takes its place, and the replaced waker is returned, for the
+    /// caller to drop once the lock is released (`Ok(None)`: nothing to drop). `Err(())` if a
+    /// clone is needed and none was given.
+    pub(super) fn update_waker(
+        &self,
+        _queue: &mut WaiterQueue,
+        waker: &Waker,
+        clone: Option<Waker>,
+    ) -> Result<Option<Waker>, ()> {
         self.waker.with_mut(|slot| {
             // SAFETY: the waker is only touched under the lock, which `_queue` proves is held.
             let slot = unsafe { &mut *slot };
-            if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                *slot = Some(waker.clone());
+            if slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                // `clone` (if any) is dropped by the caller with the lock released.
+                return Ok(clone);
             }
-        });
+            let clone = clone.ok_or(())?;
+            Ok(slot.replace(clone))
+        })
     }
 }
 

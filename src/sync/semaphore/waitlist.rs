@@ -24,6 +24,10 @@ pub(crate) struct WaitKey {
     generation: u32,
 }
 
+/// [`Waitlist::poll`] needs a clone of the waker, made with the lock released.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NeedWaker;
+
 /// What a queued waiter finds when it is polled again.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum WaitState {
@@ -164,24 +168,36 @@ impl Waitlist {
         returned
     }
 
-    /// Called when the waiter's future is polled again: reports its state, refreshing the waker
-    /// while it waits and freeing the slot once it is granted or closed.
-    pub(super) fn poll(&mut self, key: WaitKey, waker: &Waker) -> WaitState {
+    /// Called when the waiter's future is polled again: reports its state, making the stored
+    /// waker one that wakes the same task as `waker` while it waits, and freeing the slot once it
+    /// is granted or closed.
+    ///
+    /// Runs no user code (the owner's lock is held): if the stored waker will not do, `spare` —
+    /// a clone of `waker` the caller made with the lock released — takes its place, and the
+    /// replaced waker is left in `spare` for the caller to drop once the lock is released.
+    /// `Err(NeedWaker)` if a clone is needed and `spare` is empty.
+    pub(super) fn poll(
+        &mut self,
+        key: WaitKey,
+        waker: &Waker,
+        spare: &mut Option<Waker>,
+    ) -> Result<WaitState, NeedWaker> {
         let slot = self.slot_mut(key);
         match slot.state {
             SlotState::Waiting => {
                 if !slot.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    slot.waker = Some(waker.clone());
+                    let clone = spare.take().ok_or(NeedWaker)?;
+                    *spare = slot.waker.replace(clone);
                 }
-                WaitState::Waiting
+                Ok(WaitState::Waiting)
             }
             SlotState::Granted => {
                 self.free(key.index);
-                WaitState::Granted
+                Ok(WaitState::Granted)
             }
             SlotState::Closed => {
                 self.free(key.index);
-                WaitState::Closed
+                Ok(WaitState::Closed)
             }
             SlotState::Free { .. } => unreachable!("a live WaitKey names a free slot"),
         }
@@ -189,9 +205,11 @@ impl Waitlist {
 
     /// Called when the waiter's future is dropped before it saw the outcome: removes it and returns
     /// the permits it held — partially assigned ones if it was still queued, all of them if it had
-    /// been granted but never polled again — so the caller can pass them on.
-    pub(super) fn cancel(&mut self, key: WaitKey) -> usize {
+    /// been granted but never polled again — so the caller can pass them on, and its waker, for
+    /// the caller to drop once the lock is released (a waker's drop is user code).
+    pub(super) fn cancel(&mut self, key: WaitKey) -> (usize, Option<Waker>) {
         let slot = self.slot_mut(key);
+        let waker = slot.waker.take();
         let returned = match slot.state {
             SlotState::Waiting => {
                 let assigned = slot.assigned;
@@ -203,7 +221,7 @@ impl Waitlist {
             SlotState::Free { .. } => unreachable!("a live WaitKey names a free slot"),
         };
         self.free(key.index);
-        returned
+        (returned, waker)
     }
 
     fn slot_mut(&mut self, key: WaitKey) -> &mut Slot {
@@ -231,7 +249,8 @@ impl Waitlist {
         slot.state = SlotState::Free {
             next_free: self.free_head,
         };
-        slot.waker = None;
+        // Taken by the grant, the close or the cancel: a waker's drop never runs here.
+        debug_assert!(slot.waker.is_none(), "a freed slot still held a waker");
         slot.needed = 0;
         slot.assigned = 0;
         self.free_head = Some(index);

@@ -10,21 +10,32 @@
 //! release that went through the lock. Callgrind, semaphore(4) with 128 tasks holding a permit
 //! across `yield_now` on a current-thread runtime: 1476 -> 1444 instructions per acquire and
 //! release, scheduler included (tokio's semaphore, whose list is built the same way: 1444). The
-//! price is the `unsafe` below: three uses, each on slots below `len`, which `push` wrote; the
+//! price is the `unsafe` below: two uses, each on slots below `len`, which `push` wrote; the
 //! unit tests below and the lock-guard tests run under Miri (`cargo xtask miri`).
 
+use std::any::Any;
 use std::mem::MaybeUninit;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::task::Waker;
 
 /// Wakers collected under a lock, woken in FIFO order once it is released.
 ///
 /// `N` is the batch size: 32 for the semaphore; 1 where one operation wakes at most one waiter
 /// (a channel's send or receive), which keeps the list to one slot to fill and check.
+///
+/// A waker is user code, and its `wake` may panic. That must not cost the other waiters their
+/// wakeup, nor the operation that woke them its remaining work (a release with permits still to
+/// hand out, a close with waiters still queued): so every waker is woken whatever the others do,
+/// and the first panic is kept and raised again when the list is dropped — at the end of the
+/// operation, which therefore declares its list before it takes the lock and reuses it for every
+/// batch. The panic reaches the caller that ran the waker, once its operation is complete.
 pub(crate) struct WakeList<const N: usize = 32> {
     /// Slots `..len` hold wakers (written by `push`, not yet taken); slots `len..` are
     /// uninitialized or were already taken.
     wakers: [MaybeUninit<Waker>; N],
     len: usize,
+    /// The first panic of a waker this list woke, raised again when the list is dropped.
+    panic: Option<Box<dyn Any + Send>>,
 }
 
 impl<const N: usize> WakeList<N> {
@@ -33,6 +44,7 @@ impl<const N: usize> WakeList<N> {
         WakeList {
             wakers: [const { MaybeUninit::uninit() }; N],
             len: 0,
+            panic: None,
         }
     }
 
@@ -50,7 +62,8 @@ impl<const N: usize> WakeList<N> {
     }
 
     /// Wakes every collected waker, in the order they were pushed (FIFO), and empties the list.
-    /// If a waker panics, the ones after it are dropped without being woken.
+    /// A waker that panics does not stop the others: its panic is raised when the list is
+    /// dropped.
     #[inline]
     pub(crate) fn wake_all(&mut self) {
         // Most operations wake nobody: keep that path to one comparison, inlined.
@@ -61,56 +74,36 @@ impl<const N: usize> WakeList<N> {
     }
 
     fn wake_pending(&mut self) {
-        // The slots `..len` now belong to `pending`, and `len` is 0 before any waker runs, so a
-        // panicking waker leaves nothing for `WakeList::drop` to drop a second time.
+        // The slots `..len` are read below, each once; `len` is 0 before any waker runs, so
+        // `WakeList::drop` never drops one a second time.
         let len = std::mem::replace(&mut self.len, 0);
-        let mut pending = Pending {
-            slots: &mut self.wakers[..len],
-            next: 0,
-        };
-        while let Some(waker) = pending.take_next() {
-            waker.wake();
-        }
-    }
-}
-
-/// The slots `wake_all` has yet to wake; drops the rest if a waker panics.
-struct Pending<'a> {
-    /// Every slot holds a waker written by `push`; those before `next` were taken.
-    slots: &'a mut [MaybeUninit<Waker>],
-    next: usize,
-}
-
-impl Pending<'_> {
-    fn take_next(&mut self) -> Option<Waker> {
-        let slot = self.slots.get(self.next)?;
-        self.next += 1;
-        // SAFETY: slots below the list's `len` were written by `push` (see `Pending::slots`), and
-        // `next` only grows, so this slot is read exactly once; after it `next` is past it, so
-        // neither `Pending::drop` nor `WakeList::drop` (whose `len` is 0) touches it again.
-        Some(unsafe { slot.assume_init_read() })
-    }
-}
-
-impl Drop for Pending<'_> {
-    fn drop(&mut self) {
-        for slot in &mut self.slots[self.next..] {
-            // SAFETY: slots from `next` on hold wakers never read (see `take_next`); each is
-            // dropped once, here, and nothing reads them after.
-            unsafe { slot.assume_init_drop() };
+        for slot in &self.wakers[..len] {
+            // SAFETY: slots below the old `len` were written by `push` and not taken since; this
+            // loop reads each exactly once, and with `len` now 0 nothing reads them after.
+            let waker = unsafe { slot.assume_init_read() };
+            // `wake` consumes the waker, so a panic in it leaves nothing behind to drop.
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+                self.panic.get_or_insert(panic);
+            }
         }
     }
 }
 
 impl<const N: usize> Drop for WakeList<N> {
     /// Drops the wakers pushed but never woken (a release that panicked between collecting and
-    /// waking).
+    /// waking), then raises the first panic of a waker it woke — unless the thread is already
+    /// unwinding, when raising it would abort the process.
     #[inline]
     fn drop(&mut self) {
         for slot in &mut self.wakers[..self.len] {
             // SAFETY: slots below `len` hold wakers written by `push` and not yet taken
             // (`wake_all` sets `len` to 0 before it takes any); each is dropped once.
             unsafe { slot.assume_init_drop() };
+        }
+        if let Some(panic) = self.panic.take() {
+            if !std::thread::panicking() {
+                resume_unwind(panic);
+            }
         }
     }
 }
@@ -162,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn a_panicking_waker_drops_the_rest_without_leaking_or_double_dropping() {
+    fn a_panicking_waker_wakes_the_rest_and_panics_when_the_list_is_dropped() {
         let calm = Arc::new(Probe::default());
         let panicky = Arc::new(Probe {
             panic_on_wake: true,
@@ -172,10 +165,19 @@ mod tests {
         list.push(waker(&calm));
         list.push(waker(&panicky));
         list.push(waker(&calm));
-        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| list.wake_all()));
-        assert!(unwound.is_err());
-        assert_eq!(calm.woken.load(Ordering::SeqCst), 1, "the third was woken");
-        drop(list);
+        list.wake_all();
+        assert_eq!(
+            calm.woken.load(Ordering::SeqCst),
+            2,
+            "both calm wakers were woken"
+        );
+        assert_eq!(panicky.woken.load(Ordering::SeqCst), 1);
+        // Reused for a second batch, as a release that wakes in batches does.
+        list.push(waker(&calm));
+        list.wake_all();
+        assert_eq!(calm.woken.load(Ordering::SeqCst), 3);
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(list)));
+        assert!(unwound.is_err(), "the waker's panic is raised at the end");
         assert_eq!(Arc::strong_count(&calm), 1, "a waker leaked");
         assert_eq!(Arc::strong_count(&panicky), 1, "a waker leaked");
     }
