@@ -161,6 +161,52 @@ async fn a_retry_after_beyond_the_deadline_is_not_waited_for() {
     assert_eq!(server.requests_received(), 1);
 }
 
+/// A server's `Retry-After` is remote input: the largest number of seconds it can send (past
+/// what an `Instant` can hold) ends the call in the backoff phase, as a long one does, and never
+/// panics the caller.
+#[tokio::test]
+async fn a_retry_after_at_u64_max_is_a_backoff_timeout_not_a_panic() {
+    let server = TestServer::new(Response::status(503).retry_after(u64::MAX));
+    let base = serve(&server).await;
+    let error = client(3)
+        .get_bytes(&base, Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            FetchError::Timeout {
+                phase: Phase::Backoff,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(server.requests_received(), 1);
+}
+
+/// `Duration::MAX` as the per-attempt limit means "no limit of its own": the call's deadline
+/// still applies, and nothing overflows. The same for the call's own deadline.
+#[tokio::test]
+async fn duration_max_as_attempt_timeout_or_deadline_means_no_limit() {
+    let server = TestServer::new(Response::ok("hello"));
+    let base = serve(&server).await;
+    let client = Client::builder()
+        .retry(RetryPolicy::new(2).attempt_timeout(Duration::MAX))
+        .build();
+    assert_eq!(
+        &client.get_bytes(&base, Duration::MAX).await.unwrap()[..],
+        b"hello"
+    );
+    assert_eq!(
+        &client
+            .get_bytes(&base, Duration::from_secs(5))
+            .await
+            .unwrap()[..],
+        b"hello"
+    );
+}
+
 #[tokio::test]
 async fn an_oversized_body_is_refused() {
     let server = TestServer::new(Response::ok(vec![b'x'; 4096]));

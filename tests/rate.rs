@@ -557,3 +557,49 @@ fn a_token_bucket_on_the_quanta_clock_admits_its_burst_then_refuses() {
     let retry = limiter.try_acquire().unwrap_err().retry_after().unwrap();
     assert!(retry > Duration::from_secs(3590), "{retry:?}");
 }
+
+/// The strict window's count at the top of `u32`: a budget of 3e9 a second (bytes, say) and two
+/// requests of 2.5e9 in one window. The second must be refused — their sum does not fit a
+/// `u32`, and a wrapped sum (about 0.7e9) would admit 5e9 in a window of 3e9 in a release build.
+/// Then one window later the budget is whole again, and `max` itself fits exactly.
+#[test]
+fn sliding_window_counts_at_the_top_of_u32_without_wrapping() {
+    let clock = ManualClock::new();
+    let limiter =
+        RateLimiter::with_clock(Quota::per_window(3_000_000_000, SECOND), clock.clone()).unwrap();
+    limiter.try_acquire_many(2_500_000_000).unwrap();
+    assert!(matches!(
+        limiter.try_acquire_many(2_500_000_000),
+        Err(TryAcquireError::RateLimited { .. })
+    ));
+    limiter.try_acquire_many(500_000_000).unwrap();
+    assert!(limiter.try_acquire_many(1).is_err(), "the window is full");
+    clock.advance(SECOND);
+    limiter.try_acquire_many(3_000_000_000).unwrap();
+    assert!(limiter.try_acquire_many(1).is_err());
+
+    let limiter =
+        RateLimiter::with_clock(Quota::per_window(u32::MAX, SECOND), clock.clone()).unwrap();
+    limiter.try_acquire_many(u32::MAX - 1).unwrap();
+    limiter.try_acquire_many(1).unwrap();
+    assert!(limiter.try_acquire_many(u32::MAX).is_err());
+    assert!(limiter.try_acquire_many(1).is_err());
+}
+
+/// The manual clock at the limit: `advance(Duration::MAX)` stops at the farthest instant it can
+/// hold (no panic, no wrap) and wakes every sleeper.
+#[tokio::test]
+async fn manual_clock_advance_by_duration_max_saturates_and_wakes_sleepers() {
+    let clock = ManualClock::new();
+    let start = clock.now();
+    let mut sleep = Box::pin(clock.sleep_until(start + Duration::from_secs(3600)));
+    assert!(futures::poll!(sleep.as_mut()).is_pending());
+    clock.advance(Duration::MAX);
+    assert!(clock.now() > start + Duration::from_secs(3600));
+    assert!(futures::poll!(sleep.as_mut()).is_ready());
+    let end = clock.now();
+    clock.advance(Duration::MAX);
+    assert_eq!(clock.now(), end, "time stays at the farthest instant");
+    clock.advance(Duration::ZERO);
+    assert_eq!(clock.now(), end);
+}

@@ -369,8 +369,14 @@ impl<C: Connect, K: Clock, X> fmt::Debug for Call<'_, C, K, X> {
     }
 }
 
+/// A deadline no call reaches: 100 years on, or the farthest of a few shorter spans that the
+/// platform's `Instant` can hold.
 fn far_future(now: Instant) -> Instant {
-    now + Duration::from_secs(100 * 365 * 24 * 60 * 60)
+    const YEAR: u64 = 365 * 24 * 60 * 60;
+    [100 * YEAR, YEAR, 24 * 60 * 60]
+        .into_iter()
+        .find_map(|secs| now.checked_add(Duration::from_secs(secs)))
+        .unwrap_or(now)
 }
 
 impl<C: Connect, K: Clock> Inner<C, K> {
@@ -389,8 +395,11 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         loop {
             attempt += 1;
             let started = self.clock.now();
+            // A limit past what an `Instant` can hold (`Duration::MAX`, say) is no limit.
             let until = match self.policy.attempt_limit() {
-                Some(limit) => deadline.min(started + limit),
+                Some(limit) => started
+                    .checked_add(limit)
+                    .map_or(deadline, |end| deadline.min(end)),
                 None => deadline,
             };
             let result = self.attempt(target, method, body, until).await;
@@ -413,14 +422,16 @@ impl<C: Connect, K: Clock> Inner<C, K> {
                 });
             }
             let backoff = jitter.draw(self.policy.max_backoff(attempt - 1));
-            let resume = ended + backoff.max(server_wait.unwrap_or_default());
-            if resume >= deadline {
+            // The server's `Retry-After` is any number of seconds: a wait that ends past what
+            // an `Instant` can hold ends past the deadline too.
+            let resume = ended.checked_add(backoff.max(server_wait.unwrap_or_default()));
+            let Some(resume) = resume.filter(|&resume| resume < deadline) else {
                 // The wait (or the server's Retry-After) would end past the deadline: don't start it.
                 return Err(FetchError::Timeout {
                     phase: Phase::Backoff,
                     last: Some(Box::new(error)),
                 });
-            }
+            };
             self.clock.sleep_until(resume).await;
         }
     }

@@ -40,6 +40,7 @@ impl SlidingWindow {
         if fits_at > now {
             return Err(fits_at);
         }
+        // `fits_at` checked `in_window + n <= max`, so neither sum below can overflow.
         if n > 0 {
             match self.log.back_mut() {
                 Some((time, count)) if *time == now => *count += n,
@@ -62,16 +63,19 @@ impl SlidingWindow {
             self.log.pop_front();
             self.in_window -= count;
         }
-        let mut excess = (self.in_window + n).saturating_sub(self.max);
+        // In u64: `in_window` and `n` are each at most `max`, but their sum may not fit a u32
+        // (a byte budget of 3e9 a second, two requests of 2.5e9) — and a wrapped sum would admit.
+        let mut excess =
+            (u64::from(self.in_window) + u64::from(n)).saturating_sub(u64::from(self.max));
         if excess == 0 {
             return now;
         }
         // Wait until enough of the oldest admissions leave the window.
         for &(time, count) in &self.log {
-            if count >= excess {
+            if u64::from(count) >= excess {
                 return time + self.window;
             }
-            excess -= count;
+            excess -= u64::from(count);
         }
         unreachable!("in_window + n - max <= in_window, since n <= max")
     }

@@ -59,21 +59,40 @@ impl ManualClock {
     }
 
     /// Moves time forward by `by`, waking every sleeper whose deadline is reached.
+    ///
+    /// A `by` that would take the clock past the farthest instant the platform's [`Instant`] can
+    /// hold (`Duration::MAX`, say) stops the clock there instead: time never wraps, and every
+    /// sleeper with a deadline it can hold is woken.
     pub fn advance(&self, by: Duration) {
         let mut state = lock(&self.inner);
-        state.now += by;
+        state.now = saturating_add(state.now, by);
         let now = state.now;
-        let mut due = Vec::new();
-        state.sleepers.retain(|sleeper| {
-            let keep = sleeper.deadline > now;
-            if !keep {
-                due.push(sleeper.waker.clone());
-            }
-            keep
-        });
+        let (due, waiting): (Vec<Sleeper>, Vec<Sleeper>) = std::mem::take(&mut state.sleepers)
+            .into_iter()
+            .partition(|sleeper| sleeper.deadline <= now);
+        state.sleepers = waiting;
         drop(state);
-        due.into_iter().for_each(Waker::wake);
+        // Woken with the lock released: a waker is user code, which may call back in.
+        due.into_iter().for_each(|sleeper| sleeper.waker.wake());
     }
+}
+
+/// `now + by`, or the farthest instant past `now` that an [`Instant`] can hold.
+fn saturating_add(now: Instant, by: Duration) -> Instant {
+    if let Some(later) = now.checked_add(by) {
+        return later;
+    }
+    // `lo` fits and `hi` does not: halve the gap (at most about 100 steps for 2^64 s).
+    let (mut lo, mut hi) = (Duration::ZERO, by);
+    while hi - lo > Duration::from_nanos(1) {
+        let mid = lo + (hi - lo) / 2;
+        if now.checked_add(mid).is_some() {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    now + lo
 }
 
 impl Default for ManualClock {
@@ -118,43 +137,53 @@ impl Future for ManualSleep<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let mut state = lock(&this.clock.inner);
-        if state.now >= this.deadline {
-            if let Some(id) = this.id.take() {
-                state.sleepers.retain(|sleeper| sleeper.id != id);
-            }
+        if this.clock.now() >= this.deadline {
+            drop(this.unregister());
             return Poll::Ready(());
         }
-        match this.id {
-            // Only an `advance` that reaches the deadline removes a sleeper, and then `now` is past
-            // it (handled above): a registered sleeper is still in the list.
-            Some(id) => {
-                if let Some(sleeper) = state.sleepers.iter_mut().find(|s| s.id == id) {
-                    sleeper.waker.clone_from(cx.waker());
-                }
-            }
+        // A waker's clone and drop are user code: neither runs under the clock's lock.
+        let waker = cx.waker().clone();
+        let mut state = lock(&this.clock.inner);
+        let replaced = match this.id {
+            // Only an `advance` that reaches the deadline removes a sleeper: if this one is gone,
+            // it was woken, and the next poll sees the time.
+            Some(id) => state
+                .sleepers
+                .iter_mut()
+                .find(|s| s.id == id)
+                .map(|sleeper| std::mem::replace(&mut sleeper.waker, waker)),
             None => {
                 let id = state.next_id;
-                state.next_id += 1;
+                state.next_id = state.next_id.wrapping_add(1);
                 let deadline = this.deadline;
                 state.sleepers.push(Sleeper {
                     id,
                     deadline,
-                    waker: cx.waker().clone(),
+                    waker,
                 });
                 this.id = Some(id);
+                None
             }
-        }
+        };
+        drop(state);
+        drop(replaced);
         Poll::Pending
+    }
+}
+
+impl ManualSleep<'_> {
+    /// Takes this sleeper out of the clock's list; returns it, to be dropped (with its waker)
+    /// once the lock is released.
+    fn unregister(&mut self) -> Option<Sleeper> {
+        let id = self.id.take()?;
+        let mut state = lock(&self.clock.inner);
+        let at = state.sleepers.iter().position(|sleeper| sleeper.id == id)?;
+        Some(state.sleepers.swap_remove(at))
     }
 }
 
 impl Drop for ManualSleep<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.id {
-            lock(&self.clock.inner)
-                .sleepers
-                .retain(|sleeper| sleeper.id != id);
-        }
+        drop(self.unregister());
     }
 }
