@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Turmoil simulations of the fetch path (compiled only without `--cfg loom`).
 //!
 //! Each run is one turmoil simulation with two hosts: `server`, which accepts turmoil TCP

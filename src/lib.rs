@@ -33,7 +33,7 @@ pub mod time;
 
 #[doc(hidden)]
 pub mod __private {
-    /// Whether this build uses loom's primitives (`--cfg loom`): doc examples return early then,
-    /// since loom's primitives only work inside `loom::model`.
-    pub const LOOM: bool = cfg!(loom);
+    /// Whether this build uses a model checker's primitives (`--cfg loom` or `--cfg shuttle`):
+    /// doc examples return early then, since those primitives only work inside a model.
+    pub const MODEL_BUILD: bool = cfg!(any(loom, shuttle));
 }

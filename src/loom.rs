@@ -1,15 +1,23 @@
-//! The sync shim: the one place that chooses between `std` and `loom`.
+//! The sync shim: the one place that chooses between `std`, `loom` and `shuttle`.
 //!
 //! Every module that shares state between threads imports its primitives from here, so that
 //! `RUSTFLAGS="--cfg loom"` swaps them for loom's model-checked versions and the loom models in
-//! `loom-tests/` check the code that ships, not a copy. No other module touches `std::sync`.
+//! `loom-tests/` check the code that ships, not a copy; `RUSTFLAGS="--cfg shuttle"` swaps them for
+//! shuttle's, whose randomized schedulers drive the tests in `shuttle-tests/` through the same
+//! code with more threads than loom can search exhaustively. No other module touches
+//! `std::sync`.
 //!
 //! Loom's [`UnsafeCell`] is used through `with` / `with_mut` closures so that loom can record each
-//! access; the `std` side is a thin wrapper with the same signatures.
+//! access; the `std` side (also used under shuttle, which has no cell of its own) is a thin
+//! wrapper with the same signatures.
 
+#[cfg(not(loom))]
+pub(crate) use cell::UnsafeCell;
 #[cfg(loom)]
 pub(crate) use loom_impl::*;
-#[cfg(not(loom))]
+#[cfg(all(shuttle, not(loom)))]
+pub(crate) use shuttle_impl::*;
+#[cfg(not(any(loom, shuttle)))]
 pub(crate) use std_impl::*;
 
 /// `Arc` as it appears in public signatures (`self: Arc<Self>`). A method receiver must be std's
@@ -56,7 +64,21 @@ mod loom_impl {
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(all(shuttle, not(loom)))]
+mod shuttle_impl {
+    // Shuttle's `Arc` is std's: its schedules interleave at the locks and atomics below.
+    #[allow(unused_imports)]
+    pub(crate) use shuttle::sync::Arc;
+    pub(crate) use shuttle::sync::{Mutex, MutexGuard};
+    #[allow(unused_imports)]
+    pub(crate) use shuttle::thread;
+
+    pub(crate) mod atomic {
+        pub(crate) use shuttle::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+    }
+}
+
+#[cfg(not(any(loom, shuttle)))]
 mod std_impl {
     #[allow(unused_imports)] // the later patterns (pool, shutdown) share state through these
     pub(crate) use std::sync::Arc;
@@ -67,7 +89,10 @@ mod std_impl {
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
     }
+}
 
+#[cfg(not(loom))]
+mod cell {
     /// `std::cell::UnsafeCell` with loom's closure-based interface.
     #[derive(Debug)]
     pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);

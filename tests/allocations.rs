@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Steady state allocates nothing: a semaphore's waiter queues in its own future, so queueing
 //! never allocates, even the first time; once the channel's queue has grown to its capacity, a
 //! send and a receive allocate nothing, waiting included. A worker pool's job costs one

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! The bounded MPMC channel: FIFO both ways, cancel safety of `send` and `recv`, close semantics
 //! (nothing sent is lost), and bad capacity. Random operation sequences: `channel_model.rs`.
 

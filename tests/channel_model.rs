@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! State-machine test of the bounded channel against a small sequential reference queue, and
 //! self-tests showing that the same checker rejects naive channels whose cancelled `recv` loses a
 //! value or a wakeup.

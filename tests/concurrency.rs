@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Behaviour of the concurrency limiter and the bounded maps on a real tokio runtime: the limit
 //! (in flight and alive, both runtime flavours, 200 000 inputs), FIFO, cancel safety of `run`
 //! (queued and running), panics, typed errors; and the checker's self-test against the naive

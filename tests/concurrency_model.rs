@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Property test of the concurrency limiter and the bounded maps: random limits and random job
 //! sets (durations in paused tokio time, some jobs panicking), checked against a list-scheduling
 //! model; and self-tests showing that the same checker rejects two naive versions.

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! The connection pool with a fake manager on tokio (virtual time where timeouts matter): the
 //! guide's exhausted pool replayed, bad input, FIFO, reuse and discard, every cancellation point,
 //! every timeout, close. Random operation sequences: `conn_pool_model.rs`; a real server:

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! The connection pool as a state machine: random sequences of get / return / return broken /
 //! cancel / finish or fail a creation / advance time / "restart the server" / close, run against
 //! the shipped pool and against a reference model, compared after every step; and self-tests

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Drop-in compatibility: the same code, written once, compiles and behaves the same against
 //! `tokio::sync` and `async_patterns::sync`. Each macro body only names the imported types, so a
 //! signature that differs from tokio's breaks the build of this file.

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! The fetch client on real loopback TCP (127.0.0.1) against the fault-injecting test server:
 //! success, a slow body past the deadline, 503 then success, an oversized body, a malformed URL,
 //! a non-idempotent request that is not re-sent, cancellation, errors that state their cause once,

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Hostile callers: user code that runs inside the primitives misbehaves, and the primitives'
 //! invariants survive it.
 //!

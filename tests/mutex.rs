@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Behaviour of the shipped `Mutex`: the counter pattern under both runtime flavours, cancel
 //! safety of `lock`, FIFO, and its non-blocking `Debug`.
 

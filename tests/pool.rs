@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! The worker pool: the guide's pool replayed beside ours (heartbeat stalled by blocking jobs,
 //! workers killed by panics, accepted jobs never run), the exactly-once checker with teeth, the
 //! concurrency limit, backpressure, cancel safety and both shutdowns. Random job sets:

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Random job sets through the worker pool in virtual time, with a random shutdown, checked for
 //! what the pool promises; and a self-test showing that the same checker rejects a pool whose
 //! panicking jobs kill their worker (the guide's bug).

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! The connection pool against a real PostgreSQL: each test starts a throwaway server on
 //! loopback (initdb into a temporary directory, a free port, a socket directory inside it),
 //! and a guard stops and removes it afterwards, also when the test panics.

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! The rate limiter: its stated bounds checked over every window, the guide's interval-refill
 //! limiter caught by the same checker (its three measured failures and its leaked tasks), FIFO
 //! waiters, cancel safety and bad input. Random arrival patterns: `rate_model.rs`.

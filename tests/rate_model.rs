@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Property tests of the rate limiter: random arrival patterns (bursts, gaps, jitter, weighted
 //! and impatient callers) in virtual time, checked over every window against the bound the quota
 //! states ([`Quota::max_in_any_window`]); and random `try_acquire` sequences on a manual clock,

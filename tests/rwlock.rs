@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Behaviour of the shipped `RwLock`: exclusion, the FIFO policy (a queued writer blocks later
 //! readers), cancel safety, `downgrade`, and the documented re-entrant-read deadlock.
 

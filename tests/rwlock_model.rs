@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! State-machine test of the `RwLock` against a small sequential model of a fair (FIFO)
 //! reader-writer lock, and self-tests showing that the same checker rejects naive locks.
 //!

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Poll-level and runtime behaviour of the shipped `Semaphore`: FIFO, how `acquire_many` at the
 //! head holds up smaller requests, cancel safety, close, and the documented panics.
 //! The random-sequence version of these checks is `semaphore_model.rs`.

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! State-machine test of the semaphore against a small sequential model of a fair FIFO semaphore,
 //! and self-tests showing that the same checker rejects the naive semaphores of the bug zoo.
 //!

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! Graceful shutdown: the guide's three failures replayed with its naive versions beside ours
 //! (each naive test asserts that the failure is found), then the guarantees of
 //! `async_patterns::shutdown` one by one: idempotent trigger, every token sees it, cancel-safe

@@ -1,4 +1,4 @@
-#![cfg(not(loom))]
+#![cfg(not(any(loom, shuttle)))]
 //! The fault-injecting test server (`fetch::test_server`): each knob does what it says, checked
 //! with a minimal hyper client on real loopback TCP (127.0.0.1 only) and, for the timing knobs,
 //! also over an in-memory duplex pipe. Timing tests run in paused tokio time: the clock jumps to

@@ -100,8 +100,8 @@ impl std::error::Error for TaskError {
 /// use async_patterns::concurrency::ConcurrencyLimiter;
 ///
 /// # fn main() {
-/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
-/// # if async_patterns::__private::LOOM { return; }
+/// # // Under `--cfg loom` or `--cfg shuttle` the primitives only work inside a model.
+/// # if async_patterns::__private::MODEL_BUILD { return; }
 /// # run();
 /// # }
 /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! # if async_patterns::__private::LOOM { return Ok(()); }
+//! # if async_patterns::__private::MODEL_BUILD { return Ok(()); }
 //! use async_patterns::fetch::test_server::{Response, TestServer};
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
@@ -171,7 +171,7 @@ impl TestServer {
     ///
     /// ```
     /// # fn main() -> turmoil::Result {
-    /// # if async_patterns::__private::LOOM { return Ok(()); }
+    /// # if async_patterns::__private::MODEL_BUILD { return Ok(()); }
     /// use async_patterns::fetch::test_server::{Response, TestServer};
     /// use std::time::Duration;
     /// use tokio::io::{AsyncReadExt, AsyncWriteExt};

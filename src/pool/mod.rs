@@ -32,8 +32,8 @@
 //! use async_patterns::pool::{JobError, WorkerPool};
 //!
 //! # fn main() {
-//! # // Under `--cfg loom` the crate's primitives only work inside a loom model.
-//! # if async_patterns::__private::LOOM { return; }
+//! # // Under `--cfg loom` or `--cfg shuttle` the primitives only work inside a model.
+//! # if async_patterns::__private::MODEL_BUILD { return; }
 //! # run();
 //! # }
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -300,8 +300,8 @@ impl WorkerPool {
     ///
     /// ```
     /// # fn main() {
-    /// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
-    /// # if async_patterns::__private::LOOM { return; }
+    /// # // Under `--cfg loom` or `--cfg shuttle` the primitives only work inside a model.
+    /// # if async_patterns::__private::MODEL_BUILD { return; }
     /// # run();
     /// # }
     /// # #[tokio::main(flavor = "current_thread")]

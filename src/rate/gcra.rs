@@ -139,7 +139,7 @@ impl Gcra {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(any(loom, shuttle))))]
 mod tests {
     use std::cell::Cell;
 

@@ -16,7 +16,7 @@ use crate::loom::{Arc, Mutex, lock};
 /// use std::time::Duration;
 /// use async_patterns::time::{Clock, ManualClock};
 ///
-/// # if async_patterns::__private::LOOM { return; }
+/// # if async_patterns::__private::MODEL_BUILD { return; }
 /// let clock = ManualClock::new();
 /// let start = clock.now();
 /// clock.advance(Duration::from_millis(250));

@@ -25,6 +25,8 @@ use super::{Clock, Instant};
 /// use async_patterns::rate::{Quota, RateLimiter};
 /// use async_patterns::time::QuantaClock;
 ///
+/// # // Under `--cfg shuttle` the primitives only work inside a model.
+/// # if async_patterns::__private::MODEL_BUILD { return; }
 /// let quota = Quota::token_bucket(1000, Duration::from_secs(1), 100);
 /// let limiter = RateLimiter::with_clock(quota, QuantaClock::new()).unwrap();
 /// assert!(limiter.try_acquire().is_ok());

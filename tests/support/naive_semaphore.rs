@@ -3,7 +3,8 @@
 //! implementation: `NaiveSemaphore<CORRECT>` has no bug, and the checkers must accept it.
 //!
 //! Written independently of the library (one lock around plain state), and shared by `tests/`
-//! and `loom-tests/` through `#[path]`: under `--cfg loom` its lock is loom's.
+//! `loom-tests/` and `shuttle-tests/` through `#[path]`: under `--cfg loom` (`--cfg shuttle`) its
+//! lock is loom's (shuttle's).
 
 #![allow(dead_code)] // each test binary uses part of it
 
@@ -15,7 +16,9 @@ use std::task::{Context, Poll, Waker};
 
 #[cfg(loom)]
 use loom::sync::Mutex;
-#[cfg(not(loom))]
+#[cfg(all(shuttle, not(loom)))]
+use shuttle::sync::Mutex;
+#[cfg(not(any(loom, shuttle)))]
 use std::sync::Mutex;
 
 use async_patterns::sync::TryAcquireError;

@@ -46,8 +46,8 @@ const MAX_READS: u32 = 4;
 /// use async_patterns::sync::RwLock;
 ///
 /// # fn main() {
-/// # // Under `--cfg loom` the crate's primitives only work inside a loom model.
-/// # if async_patterns::__private::LOOM { return; }
+/// # // Under `--cfg loom` or `--cfg shuttle` the primitives only work inside a model.
+/// # if async_patterns::__private::MODEL_BUILD { return; }
 /// # run();
 /// # }
 /// # #[tokio::main(flavor = "current_thread")]
