@@ -933,3 +933,49 @@ async fn task_errors_say_what_happened() {
     let source = error.source().expect("a panic has a source");
     assert_eq!(source.to_string(), panicked.to_string());
 }
+
+/// The spawned map's count of tasks covers finished tasks whose output is not yet taken: with a
+/// limit of 2 and jobs that finish at once, a third job is never made while two outputs wait to
+/// be joined, and `in_flight` reports the two. (A value made with each future and carried in its
+/// output counts what exists: futures running plus outputs not yet yielded.)
+#[tokio::test(flavor = "current_thread")]
+async fn spawned_bounded_map_counts_unjoined_outputs_against_the_limit() {
+    struct Alive(Arc<AtomicUsize>);
+    impl Drop for Alive {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let alive = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let limiter = ConcurrencyLimiter::new(2).unwrap();
+    let mut map = limiter.spawn_bounded_map(0..20, {
+        let (alive, peak) = (Arc::clone(&alive), Arc::clone(&peak));
+        move |_| {
+            let now = alive.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            let token = Alive(Arc::clone(&alive));
+            async move { token }
+        }
+    });
+    // The first poll makes two tasks and finds neither finished.
+    assert!(futures::poll!(std::pin::pin!(map.next())).is_pending());
+    assert_eq!(map.in_flight(), 2, "both tasks exist");
+    let mut outputs = 0;
+    while let Some((_, output)) = map.next().await {
+        drop(output.expect("no job fails"));
+        outputs += 1;
+        assert!(map.in_flight() <= 2);
+        // Let the tasks spawned by the last poll finish before the next one.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert_eq!(outputs, 20);
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        2,
+        "more than 2 tasks (running or holding an unjoined output) existed at once"
+    );
+    assert_eq!(map.in_flight(), 0);
+}

@@ -714,3 +714,12 @@ async fn a_pool_tied_to_a_shutdown_drains_before_the_shutdown_wait_returns() {
     let report = drained.await.unwrap();
     assert_eq!((report.accepted, report.completed), (10, 10));
 }
+
+#[tokio::test]
+async fn workers_reports_the_configured_number() {
+    for workers in [1, 3] {
+        let pool = WorkerPool::builder().workers(workers).build().unwrap();
+        assert_eq!(pool.workers(), workers);
+        pool.shutdown().await;
+    }
+}

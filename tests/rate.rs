@@ -603,3 +603,25 @@ async fn manual_clock_advance_by_duration_max_saturates_and_wakes_sleepers() {
     clock.advance(Duration::ZERO);
     assert_eq!(clock.now(), end);
 }
+
+/// The strict window's edge: an admission at `t` leaves the window at exactly `t + window` (a
+/// window is half-open), so a limit of 1 per second admits at `t + 1 s` and not a nanosecond
+/// before, and a refusal's wait is exactly what is left.
+#[test]
+fn sliding_window_admits_again_exactly_one_window_later() {
+    let clock = ManualClock::new();
+    let limiter = RateLimiter::with_clock(Quota::per_window(1, SECOND), clock.clone()).unwrap();
+    limiter.try_acquire().unwrap();
+    clock.advance(SECOND - Duration::from_nanos(1));
+    match limiter.try_acquire() {
+        Err(TryAcquireError::RateLimited(limited)) => {
+            assert_eq!(limited.retry_after(), Duration::from_nanos(1));
+        }
+        other => panic!("admitted 1 ns early: {other:?}"),
+    }
+    clock.advance(Duration::from_nanos(1));
+    limiter
+        .try_acquire()
+        .expect("the first admission has left the window");
+    assert!(limiter.try_acquire().is_err());
+}

@@ -426,3 +426,24 @@ async fn acquire_cancelled_by_timeout_while_queued_loses_nothing() {
     assert_eq!(waiter.await.unwrap().unwrap().num_permits(), 1);
     assert_eq!(semaphore.available_permits(), 2);
 }
+
+/// `is_closed` is false until `close` (and for a semaphore with permits available or waiters
+/// queued), true after.
+#[test]
+fn is_closed_only_after_close() {
+    let semaphore = Semaphore::new(1);
+    assert!(!semaphore.is_closed());
+    let held = semaphore.try_acquire().unwrap();
+    let mut waiter = spawn(semaphore.acquire());
+    assert_pending!(waiter.poll());
+    assert!(
+        !semaphore.is_closed(),
+        "queued waiters do not make it closed"
+    );
+    semaphore.close();
+    assert!(semaphore.is_closed());
+    drop(held);
+    assert!(semaphore.is_closed());
+    assert!(Semaphore::new_closed().is_closed());
+    assert!(!Semaphore::new(0).is_closed());
+}
