@@ -465,3 +465,73 @@ fn a_promised_value_is_received_once_while_a_close_is_half_done() {
         assert!(by_r.into_iter().chain(by_d).all(|value| value == 1));
     });
 }
+
+/// The senders' side of the model above: capacity 1, full. Main is sender S, whose waker, when
+/// `send`'s slow path clones it, receives the queued value (making room) and only then starts
+/// closer C and sender F, whose fast-path `try_send` competes for the room. S is promised the room
+/// under the lock and fills it after releasing the lock; C's close and F's fast path act in
+/// between. The ring never holds more than its capacity (and asserts each slot is free for the
+/// position written), S's value is refused only if the close came before its claim, and every
+/// value accepted is received exactly once.
+#[test]
+fn promised_room_is_filled_once_while_a_close_and_a_fast_send_race() {
+    use std::sync::Mutex;
+
+    use crate::hostile::{Event, HostileWaker};
+
+    model(|| {
+        let (tx, rx) = bounded(1);
+        tx.try_send(0).expect("the channel is empty");
+        let parties = std::sync::Arc::new(Mutex::new(None));
+        let waker = HostileWaker::reentering_once_on(Event::Clone, {
+            let parties = std::sync::Arc::clone(&parties);
+            let (closer, fast) = (clone(&tx), clone(&tx));
+            let rx = clone(&rx);
+            move || {
+                assert_eq!(rx.try_recv(), Ok(0), "nobody else has run yet");
+                let closer = thread::spawn(move || {
+                    closer.close();
+                });
+                let fast = thread::spawn(move || {
+                    let sent = fast.try_send(2).map_err(|refused| refused.into_inner());
+                    assert!(fast.len() <= 1, "capacity exceeded");
+                    sent
+                });
+                *parties.lock().unwrap() = Some((closer, fast, rx));
+            }
+        });
+        let mut send = Guarded(Some(Box::pin(tx.send(1))));
+        let by_s = match send
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker.waker()))
+        {
+            Poll::Ready(result) => result,
+            Poll::Pending => block_on(&mut *send),
+        }
+        .map_err(|refused| refused.into_inner());
+        drop(send);
+        assert!(tx.len() <= 1, "capacity exceeded");
+        let (closer, fast, rx_after) = parties.lock().unwrap().take().expect("cloned once");
+        let by_f = fast.join().unwrap();
+        closer.join().unwrap();
+        drop(rx_after);
+        let mut received = Vec::new();
+        while let Ok(value) = rx.try_recv() {
+            received.push(value);
+        }
+
+        let mut accepted: Vec<u32> = [(1, by_s), (2, by_f)]
+            .into_iter()
+            .filter_map(|(value, outcome)| match outcome {
+                Ok(()) => Some(value),
+                Err(back) => {
+                    assert_eq!(back, value, "a refused send got another value back");
+                    None
+                }
+            })
+            .collect();
+        accepted.sort_unstable();
+        received.sort_unstable();
+        assert_eq!(received, accepted, "a value was lost or received twice");
+    });
+}

@@ -339,3 +339,51 @@ fn the_report_adds_up_while_a_submission_races_with_shutdown() {
         assert_eq!(job.runs(), usize::from(accepted));
     });
 }
+
+/// `shutdown()` racing a submission and a running job: one worker runs a job accepted before,
+/// a thread submits a second, and main shuts the pool down. Every accepted job runs exactly once
+/// and resolves, a refused one comes back without running, the worker exits, and once it has,
+/// the report adds up (accepted = completed + panicked + cancelled + aborted). (A pool built
+/// unspawned cannot wait for its workers: its `shutdown` stops intake and reports as things
+/// stand, so the report is read again after the worker is joined.)
+#[test]
+fn shutdown_racing_a_submission_and_a_running_job_loses_nothing() {
+    model(|| {
+        let (pool, workers) = unspawned(1, 1);
+        let first = Tracked::new(0);
+        let handle = pool.try_submit(first.job(false)).expect("room for one");
+        let worker = spawn_worker(workers.into_iter().next().expect("one worker"));
+        let second = Tracked::new(1);
+        let submitter = {
+            let pool = Arc::clone(&pool);
+            let job = second.job(false);
+            thread::spawn(move || match pool.try_submit(job) {
+                Ok(handle) => Some(block_on(handle)),
+                Err(TrySubmitError::Full(back) | TrySubmitError::Closed(back)) => {
+                    assert_eq!(back.id, 1, "a refused submission gave back another job");
+                    None
+                }
+            })
+        };
+        drop(block_on(pool.shutdown()));
+        worker.join().unwrap();
+        assert_eq!(block_on(handle), Ok(1), "the running job's handle");
+        let outcome = submitter.join().unwrap();
+        let accepted = 1 + usize::from(outcome.is_some());
+        assert_eq!(first.runs(), 1);
+        match outcome {
+            Some(result) => {
+                assert_eq!(result, Ok(11), "an accepted job must run to its output");
+                assert_eq!(second.runs(), 1);
+            }
+            None => assert_eq!(second.runs(), 0, "a refused job ran"),
+        }
+        let report = block_on(pool.shutdown());
+        assert_eq!(
+            report.accepted,
+            report.completed + report.panicked + report.cancelled.len() + report.aborted.len(),
+            "the report does not add up: {report:?}"
+        );
+        assert_eq!(report.accepted, accepted);
+    });
+}

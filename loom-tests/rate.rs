@@ -207,3 +207,83 @@ fn a_cancelled_acquire_leaves_the_token_bucket_open_to_tries() {
         );
     });
 }
+
+/// The token bucket's clock read against a concurrent check: the bucket is used up at t = 0, one
+/// thread moves the clock one period on (one more admission fits), two threads try. A check
+/// reads the clock after loading the bucket's word and refuses only on such a reading, so a
+/// refusal's hint is exact for a reading no older than the word it judged: here never more than
+/// the one period. (A check that, after losing its compare-and-swap to the other thread, refused
+/// on the reading it took before would hint two periods.) At most one of the tries is admitted.
+#[test]
+fn a_token_bucket_refusal_never_hints_a_wait_longer_than_what_is_left() {
+    use async_patterns::rate::TryAcquireError;
+
+    model(|| {
+        let clock = ManualClock::new();
+        let quota = Quota::token_bucket(1, SECOND, 1);
+        let limiter = Arc::new(RateLimiter::with_clock(quota, clock.clone()).unwrap());
+        limiter.try_acquire().unwrap();
+        let advancer = {
+            let clock = clock.clone();
+            thread::spawn(move || clock.advance(SECOND))
+        };
+        let other = {
+            let limiter = Arc::clone(&limiter);
+            thread::spawn(move || limiter.try_acquire())
+        };
+        let mine = limiter.try_acquire();
+        let theirs = other.join().unwrap();
+        advancer.join().unwrap();
+        let outcomes = [mine, theirs];
+        assert!(
+            outcomes.iter().filter(|outcome| outcome.is_ok()).count() <= 1,
+            "two admitted in one period: {outcomes:?}"
+        );
+        for outcome in outcomes {
+            if let Err(TryAcquireError::RateLimited(limited)) = outcome {
+                assert!(
+                    limited.retry_after() <= SECOND,
+                    "a refusal hinted {:?}, more than the one period left",
+                    limited.retry_after()
+                );
+            }
+        }
+    });
+}
+
+/// The `acquire` turnstile's hand-over with a fast-path check acting in between: two callers wait
+/// in `acquire` on a used-up bucket (one per period, burst 3, so that periods add up) while main
+/// moves the clock one period, tries once, and moves it two periods more. A waiter is admitted
+/// under the state lock and hands the turnstile on as it returns; main's try must not take a
+/// period's admission while a waiter is queued (the bucket's queued flag), and both waiters end
+/// (a lost hand-over is loom's deadlock). Three periods admit exactly three: the two waiters, and
+/// main's try or the final one.
+#[test]
+fn the_turnstile_hand_over_keeps_a_concurrent_try_behind_the_queue() {
+    model(|| {
+        let clock = ManualClock::new();
+        let quota = Quota::token_bucket(1, SECOND, 3);
+        let limiter = Arc::new(RateLimiter::with_clock(quota, clock.clone()).unwrap());
+        limiter.try_acquire_many(3).unwrap();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let limiter = Arc::clone(&limiter);
+                thread::spawn(move || block_on(limiter.acquire()))
+            })
+            .collect();
+        clock.advance(SECOND);
+        let tried = limiter.try_acquire().is_ok();
+        clock.advance(SECOND);
+        clock.advance(SECOND);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        let last = limiter.try_acquire().is_ok();
+        assert_eq!(
+            usize::from(tried) + usize::from(last),
+            1,
+            "three periods admitted {} (the try: {tried}, the last try: {last})",
+            2 + usize::from(tried) + usize::from(last)
+        );
+    });
+}

@@ -530,3 +530,58 @@ fn waiter_polling_without_a_wake_frees_its_future_safely() {
 fn waiter_polling_without_a_wake_accepts_correct_naive() {
     waiter_polling_without_a_wake::<Correct>();
 }
+
+/// The waiter's side of a grant published without the lock, with a third party acting in
+/// between: main waits for 2 permits (none available), one thread adds them one at a time (a
+/// partial assignment, then the grant) and another closes the semaphore. The lock holder publishes
+/// the outcome (granted, or closed out) as its last touch of the node, and main reads it without
+/// the lock and frees the node at once: loom checks that no access to the node follows its free.
+/// Whichever outcome, every permit is available at the end (a grant is given back on drop, and
+/// permits assigned to a waiter that was closed out go back).
+#[test]
+fn a_grant_read_without_the_lock_races_a_release_and_a_close() {
+    model(|| {
+        let semaphore = std::sync::Arc::new(Semaphore::new(0));
+        let adder = {
+            let semaphore = std::sync::Arc::clone(&semaphore);
+            thread::spawn(move || {
+                semaphore.add_permits(1);
+                semaphore.add_permits(1);
+            })
+        };
+        let closer = {
+            let semaphore = std::sync::Arc::clone(&semaphore);
+            thread::spawn(move || semaphore.close())
+        };
+        drop(block_on(semaphore.acquire_many(2)));
+        adder.join().unwrap();
+        closer.join().unwrap();
+        assert_eq!(semaphore.available_permits(), 2, "a permit was lost");
+    });
+}
+
+/// One `add_permits(3)` with two waiters queued (for 1 and for 2 permits, in either order): the
+/// one call hands every waiter its permits and wakes both — a release that stops after the first
+/// waiter leaves the second parked (loom's deadlock).
+#[test]
+fn add_permits_serves_several_queued_waiters_in_one_call() {
+    model(|| {
+        let semaphore = std::sync::Arc::new(Semaphore::new(0));
+        let waiters: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|n| {
+                let semaphore = std::sync::Arc::clone(&semaphore);
+                thread::spawn(move || {
+                    block_on(semaphore.acquire_many(n))
+                        .expect("never closed")
+                        .forget();
+                })
+            })
+            .collect();
+        semaphore.add_permits(3);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        assert_eq!(semaphore.available_permits(), 0);
+    });
+}

@@ -141,9 +141,17 @@ impl Future for ManualSleep<'_> {
             drop(this.unregister());
             return Poll::Ready(());
         }
-        // A waker's clone and drop are user code: neither runs under the clock's lock.
+        // A waker's clone and drop are user code: neither runs under the clock's lock. The time
+        // is read again under the lock that registers the sleeper, so an `advance` between the
+        // two readings is not missed.
         let waker = cx.waker().clone();
         let mut state = lock(&this.clock.inner);
+        if state.now >= this.deadline {
+            drop(state);
+            drop(waker);
+            drop(this.unregister());
+            return Poll::Ready(());
+        }
         let replaced = match this.id {
             // Only an `advance` that reaches the deadline removes a sleeper: if this one is gone,
             // it was woken, and the next poll sees the time.
