@@ -30,6 +30,7 @@ pub mod rate;
 pub mod shutdown;
 pub mod sync;
 pub mod time;
+mod unwind;
 
 #[doc(hidden)]
 pub mod __private {

@@ -538,12 +538,12 @@ fn channel_values_whose_drop_panics_or_reenters_are_dropped_once() {
     }
     panics("dropping the last receiver", || drop(rx));
     assert!(tx.is_closed());
+    // The values after the panicking one are dropped too, before the panic is raised.
     assert_eq!(
         dropped.load(Ordering::SeqCst),
-        2,
-        "dropped up to the panicking value"
+        4,
+        "a value was not dropped with the channel"
     );
-    // The values after the panicking one are dropped with the channel.
     sender.lock().unwrap().take();
     drop(tx);
     assert_eq!(
@@ -551,4 +551,189 @@ fn channel_values_whose_drop_panics_or_reenters_are_dropped_once() {
         4,
         "a value was lost or dropped twice"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limiter (its `acquire` queue is a one-permit semaphore: the turnstile)
+// ---------------------------------------------------------------------------------------------
+
+const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A caller whose waker's clone panics while another waits in `acquire`: the waiting caller keeps
+/// its turn, and the period's admission goes to it.
+#[tokio::test(start_paused = true)]
+async fn rate_limiter_a_clone_that_panics_leaves_the_queue_intact() {
+    use async_patterns::rate::{Quota, RateLimiter};
+    let limiter = Arc::new(RateLimiter::new(Quota::token_bucket(1, SECOND, 1)).unwrap());
+    limiter.try_acquire().unwrap();
+    let waiting = tokio::spawn({
+        let limiter = Arc::clone(&limiter);
+        async move { limiter.acquire().await }
+    });
+    tokio::task::yield_now().await;
+    let mut hostile = Box::pin(limiter.acquire());
+    let clone_panics = HostileWaker::panicking_on(Event::Clone);
+    assert!(poll_with(hostile.as_mut(), &clone_panics.waker()).is_err());
+    drop(hostile);
+    tokio::time::timeout(2 * SECOND, waiting)
+        .await
+        .expect("the waiting caller was admitted")
+        .unwrap();
+    assert!(limiter.try_acquire().is_err(), "one admission per period");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+// ---------------------------------------------------------------------------------------------
+
+/// Tokens waiting for the trigger, one with a waker that panics when woken: the trigger wakes
+/// every other token, every token sees it, and the panic reaches only the caller of `trigger`.
+#[test]
+fn shutdown_a_wake_that_panics_still_lets_every_token_see_the_trigger() {
+    use async_patterns::shutdown::Shutdown;
+    let shutdown = Shutdown::new();
+    let tokens: Vec<_> = (0..3).map(|_| shutdown.token()).collect();
+    let wakers = [
+        HostileWaker::counting(),
+        HostileWaker::panicking_on(Event::Wake),
+        HostileWaker::counting(),
+    ];
+    let mut waits: Vec<_> = tokens
+        .iter()
+        .map(|token| Box::pin(token.triggered()))
+        .collect();
+    for (wait, waker) in waits.iter_mut().zip(&wakers) {
+        assert!(
+            poll_with(wait.as_mut(), &waker.waker())
+                .unwrap()
+                .is_pending()
+        );
+    }
+    panics("trigger", || {
+        shutdown.trigger();
+    });
+    assert!(shutdown.is_triggered());
+    for (wait, waker) in waits.iter_mut().zip(&wakers) {
+        assert_eq!(waker.wakes(), 1, "a token was not woken");
+        assert!(poll_with(wait.as_mut(), &waker.waker()).unwrap().is_ready());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker pool
+// ---------------------------------------------------------------------------------------------
+
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("hostile drop");
+        }
+    }
+}
+
+/// A job whose future panics when it is dropped (once it has finished), and one whose output
+/// panics when the worker drops it (its handle was dropped first): the one worker survives both
+/// — a panic never costs the pool a worker — and every handle resolves once.
+#[tokio::test(flavor = "current_thread")]
+async fn pool_a_job_whose_drop_panics_costs_no_worker() {
+    use async_patterns::pool::{JobError, WorkerPool};
+    let pool = WorkerPool::builder().workers(1).build().unwrap();
+    /// Ready at once; its own `Drop` (run by the worker once it has the output) panics.
+    struct DropPanicsAfterwards(PanicOnDrop);
+    impl Future for DropPanicsAfterwards {
+        type Output = u32;
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+            Poll::Ready(1)
+        }
+    }
+    let first = pool
+        .submit(DropPanicsAfterwards(PanicOnDrop))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.await,
+        Err(JobError::Aborted),
+        "resolved once, as aborted (its output was never delivered)"
+    );
+    // A local of an async job dropped as the job completes panics inside its poll: a job panic.
+    let local = pool
+        .submit(async {
+            let _guard = PanicOnDrop;
+            tokio::task::yield_now().await;
+            1
+        })
+        .await
+        .unwrap();
+    assert_eq!(local.await, Err(JobError::Panicked("hostile drop".into())));
+    let second = pool.submit(async { PanicOnDrop }).await.unwrap();
+    drop(second);
+    let third = pool.submit(async { 3 }).await.unwrap();
+    assert_eq!(third.await, Ok(3), "the worker is still there");
+    let report = pool.shutdown().await;
+    assert_eq!(report.accepted, 4);
+    assert_eq!(
+        report.accepted,
+        report.completed + report.panicked + report.cancelled.len() + report.aborted.len()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection pool
+// ---------------------------------------------------------------------------------------------
+
+/// Objects whose `Drop` panics, discarded by the pool (marked broken, and by `close`): the
+/// pool's books stay right — the size comes back to 0, every object is dropped once.
+#[tokio::test(flavor = "current_thread")]
+async fn conn_pool_objects_whose_drop_panics_leave_the_books_right() {
+    use async_patterns::conn_pool::{Manager, Object, Pool};
+
+    struct Conn(Arc<AtomicUsize>);
+    impl Drop for Conn {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            if !std::thread::panicking() {
+                panic!("hostile object drop");
+            }
+        }
+    }
+    struct Fake(Arc<AtomicUsize>);
+    impl Manager for Fake {
+        type Object = Conn;
+        type Error = std::io::Error;
+        async fn create(&self) -> Result<Conn, std::io::Error> {
+            Ok(Conn(Arc::clone(&self.0)))
+        }
+        async fn recycle(&self, _: &mut Conn) -> Result<(), std::io::Error> {
+            Ok(())
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let pool = Pool::builder(Fake(Arc::clone(&dropped)))
+        .max_size(2)
+        .build()
+        .unwrap();
+    let mut broken = pool.get().await.unwrap();
+    Object::mark_broken(&mut broken);
+    panics("returning a broken object", || drop(broken));
+    assert_eq!(
+        pool.status().size,
+        0,
+        "the discarded object is still counted"
+    );
+    let a = pool.get().await.unwrap();
+    let b = pool.get().await.unwrap();
+    drop((a, b));
+    assert_eq!(pool.status().idle, 2);
+    panics("closing with idle objects", || {
+        pool.close();
+    });
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        3,
+        "every object dropped once"
+    );
+    assert_eq!(pool.status().size, 0);
+    assert_eq!(pool.status().idle, 0);
 }

@@ -409,14 +409,16 @@ impl<T> Ring<T> {
 
 impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
-        // Nobody else is left: every claimed value has been written. Drop the ones not received.
-        while let Some(p) = {
-            let head = self.head.0.load(Ordering::Acquire);
-            let p = pos(head);
-            (p != pos(self.tail.0.load(Ordering::Acquire))).then_some(p)
-        } {
+        // Nobody else is left: every claimed value has been written. Drop the ones not received
+        // (all of them even if one's `Drop` panics; the first panic is raised after).
+        let values = std::iter::from_fn(|| {
+            let p = pos(self.head.0.load(Ordering::Acquire));
+            if p == pos(self.tail.0.load(Ordering::Acquire)) {
+                return None;
+            }
             self.head.0.store(self.advance(p, 1), Ordering::Release);
-            drop(self.read(p));
-        }
+            Some(self.read(p))
+        });
+        crate::unwind::for_each_then_resume(values, drop);
     }
 }

@@ -429,9 +429,9 @@ impl<T> Shared<T> {
     /// with no lock held: their `Drop` may run any code.
     pub(super) fn close_and_drain(&self) {
         self.close();
-        while let Some(value) = self.drain_one() {
-            drop(value);
-        }
+        // A value whose drop panics does not stop the others being dropped; the first panic is
+        // raised once all are.
+        crate::unwind::for_each_then_resume(std::iter::from_fn(|| self.drain_one()), drop);
     }
 
     pub(super) fn is_closed(&self) -> bool {

@@ -430,11 +430,9 @@ impl<M: Manager, C: Clock> Pool<M, C> {
             std::mem::take(&mut state.idle)
         };
         shared.slots.close();
-        let discarded = idle.len();
-        for object in idle {
-            shared.manager.discard(object);
-        }
-        lock(&shared.state).size -= discarded;
+        lock(&shared.state).size -= idle.len();
+        // User code, once the books are right; one that panics does not stop the others.
+        crate::unwind::for_each_then_resume(idle, |object| shared.manager.discard(object));
         true
     }
 

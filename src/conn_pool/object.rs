@@ -41,11 +41,14 @@ impl<M: Manager, C: Clock> Slot<M, C> {
 
     /// Discards the object held (if any) and releases its place in the size; keeps the permit.
     pub(super) fn discard_object(&mut self) {
-        if let Some(object) = self.object.take() {
-            self.shared.manager.discard(object);
-        }
+        let object = self.object.take();
         if std::mem::take(&mut self.counted) {
             lock(&self.shared.state).size -= 1;
+        }
+        // User code (the manager's `discard`, the object's `Drop`) runs last, once the books are
+        // right: if it panics, nothing is left half-counted.
+        if let Some(object) = object {
+            self.shared.manager.discard(object);
         }
     }
 

@@ -60,7 +60,10 @@ mod report;
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
+
+use futures_util::FutureExt as _;
 
 use tokio::task::JoinHandle;
 
@@ -164,7 +167,11 @@ impl Worker {
     /// Runs queued jobs, one at a time, until the pool is shut down and its queue is empty.
     pub async fn run(self) {
         while let Some(job) = self.jobs.recv().await {
-            job.run().await;
+            // The job's own panics are caught where it is polled. What can still unwind out of
+            // here is user code run after the job ended — its future's or its output's `Drop` —
+            // and the job is then resolved (as aborted) by its entry's drop: the worker goes on,
+            // so a panic never costs the pool a worker.
+            let _ = AssertUnwindSafe(job.run()).catch_unwind().await;
         }
     }
 }
