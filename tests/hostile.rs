@@ -37,6 +37,7 @@ fn poll_with<F: Future + ?Sized>(
     future: Pin<&mut F>,
     waker: &Waker,
 ) -> std::thread::Result<Poll<F::Output>> {
+    support::hostile::quiet_hostile_panics();
     catch_unwind(AssertUnwindSafe(|| {
         future.poll(&mut Context::from_waker(waker))
     }))
@@ -531,7 +532,7 @@ fn channel_values_whose_drop_panics_or_reenters_are_dropped_once() {
                 assert!(tx.try_send(OnDrop::new(99, |_| {})).is_err());
             }
             if i == 1 {
-                panic!("a value's drop panicked");
+                panic!("hostile value: its drop panicked");
             }
         }))
         .unwrap_or_else(|_| panic!("room for 4"));

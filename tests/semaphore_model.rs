@@ -48,14 +48,16 @@ mod support;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use async_patterns::sync::{Semaphore, TryAcquireError};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tokio_test::task::{Spawn, spawn};
 
+use support::hostile::{Event, HostileWaker};
 use support::naive_semaphore::{Correct, LeakOnCancelAfterGrant, Lifo, LostWakeup};
 use support::proptest_support;
 use support::semaphore_under_test::{AcquireFuture, Closed, SemaphoreUnderTest};
@@ -80,6 +82,21 @@ enum Op {
     AddPermits(usize),
     ForgetPermits(usize),
     Close,
+    /// `acquire_many(n)` polled once with a hostile waker (the shipped semaphore only; the naive
+    /// ones take it as a plain `Acquire`).
+    AcquireHostile(u32, Hostility),
+}
+
+/// How an [`Op::AcquireHostile`]'s waker misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hostility {
+    /// Its clone panics: an acquire that has to queue panics in its first poll, and must leave
+    /// the semaphore as it was (the future is then dropped, as an unwinding task drops it).
+    PanicOnClone,
+    /// Its wake panics: whichever operation completes the waiter (a release, a close, a cancel
+    /// that hands permits on) must still complete — every other waiter woken, every permit
+    /// where the model says — and then panic.
+    PanicOnWake,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +125,8 @@ fn cases() -> impl Strategy<Value = Case> {
         2 => index.prop_map(Op::ForgetPermit),
         2 => amount.prop_map(Op::ForgetPermits),
         1 => Just(Op::Close),
+        3 => (0..=3u32, prop_oneof![Just(Hostility::PanicOnClone), Just(Hostility::PanicOnWake)])
+            .prop_map(|(n, how)| Op::AcquireHostile(n, how)),
     ];
     (0..=4usize, prop::collection::vec(op, 0..=40)).prop_map(|(initial, ops)| Case { initial, ops })
 }
@@ -168,6 +187,20 @@ impl Model {
         } else {
             self.settled[&id].0
         }
+    }
+
+    /// As [`fate`](Self::fate), or `None` for a waiter the model no longer knows (cancelled).
+    fn fate_if_known(&self, id: u64) -> Option<Fate> {
+        if self.queue.iter().any(|w| w.id == id) {
+            Some(Fate::Queued)
+        } else {
+            self.settled.get(&id).map(|&(fate, _)| fate)
+        }
+    }
+
+    /// Whether the first poll of `acquire_many(needed)` queues (and so stores its waker).
+    fn would_queue(&self, needed: usize) -> bool {
+        !self.closed && needed > 0 && !(self.queue.is_empty() && self.available >= needed)
     }
 
     /// The first poll of `acquire_many(needed)`: `Granted` and `Closed` mean it is `Ready` at once.
@@ -286,7 +319,44 @@ impl Model {
 struct PendingAcquire<P> {
     id: u64,
     needed: usize,
-    task: Spawn<AcquireFuture<P>>,
+    task: Poller<P>,
+}
+
+/// How a pending acquire is polled: as a mock task (tokio-test's, which records its wakes), or
+/// with a hostile waker (whose counters record them).
+enum Poller<P> {
+    Mock(Spawn<AcquireFuture<P>>),
+    Hostile {
+        future: AcquireFuture<P>,
+        waker: HostileWaker,
+        /// Wakes counted when it was last polled.
+        seen: usize,
+    },
+}
+
+impl<P> Poller<P> {
+    fn is_woken(&self) -> bool {
+        match self {
+            Poller::Mock(task) => task.is_woken(),
+            Poller::Hostile { waker, seen, .. } => waker.wakes() > *seen,
+        }
+    }
+
+    fn poll(&mut self) -> Poll<Result<P, Closed>> {
+        match self {
+            Poller::Mock(task) => task.poll(),
+            Poller::Hostile {
+                future,
+                waker,
+                seen,
+            } => {
+                *seen = waker.wakes();
+                future
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker.waker()))
+            }
+        }
+    }
 }
 
 struct HeldPermit<P> {
@@ -347,9 +417,11 @@ impl<S: SemaphoreUnderTest> Harness<S> {
                         permit,
                     }),
                     (Fate::Closed, Poll::Ready(Err(Closed))) => {}
-                    (Fate::Queued, Poll::Pending) => {
-                        self.pending.push(PendingAcquire { id, needed, task })
-                    }
+                    (Fate::Queued, Poll::Pending) => self.pending.push(PendingAcquire {
+                        id,
+                        needed,
+                        task: Poller::Mock(task),
+                    }),
                     (expected, got) => {
                         return Err(fail(
                             at,
@@ -389,15 +461,19 @@ impl<S: SemaphoreUnderTest> Harness<S> {
             Op::Cancel(i) => {
                 if !self.pending.is_empty() {
                     let acquire = self.pending.remove(i % self.pending.len());
-                    drop(acquire.task);
-                    self.model.cancel(acquire.id);
+                    let id = acquire.id;
+                    self.waking(at, |this| this.model.cancel(id), || drop(acquire.task))?;
                 }
             }
             Op::DropPermit(i) => {
                 if !self.held.is_empty() {
                     let held = self.held.remove(i % self.held.len());
-                    drop(held.permit);
-                    self.model.drop_permit(held.permits);
+                    let permits = held.permits;
+                    self.waking(
+                        at,
+                        |this| this.model.drop_permit(permits),
+                        || drop(held.permit),
+                    )?;
                 }
             }
             Op::ForgetPermit(i) => {
@@ -408,8 +484,8 @@ impl<S: SemaphoreUnderTest> Harness<S> {
                 }
             }
             Op::AddPermits(n) => {
-                self.semaphore.add_permits(n);
-                self.model.add(n);
+                let semaphore = Arc::clone(&self.semaphore);
+                self.waking(at, |this| this.model.add(n), || semaphore.add_permits(n))?;
             }
             Op::ForgetPermits(n) => {
                 let got = self.semaphore.forget_permits(n);
@@ -424,8 +500,116 @@ impl<S: SemaphoreUnderTest> Harness<S> {
                 }
             }
             Op::Close => {
-                self.semaphore.close();
-                self.model.close();
+                let semaphore = Arc::clone(&self.semaphore);
+                self.waking(at, |this| this.model.close(), || semaphore.close())?;
+            }
+            Op::AcquireHostile(n, how) if S::CONTAINS_USER_PANICS => {
+                self.acquire_hostile(n, how, at)?;
+            }
+            Op::AcquireHostile(n, _) => return self.apply(Op::Acquire(n), at),
+        }
+        Ok(())
+    }
+
+    /// Runs `real`, an operation that may complete waiters and wake them, and `model`, its
+    /// counterpart. Wakers are user code: if one the operation woke panics (a waiter of
+    /// [`Hostility::PanicOnWake`] that the model says this step completed), the operation must
+    /// still have done all of its work — which the checks after it see — and then panic; it must
+    /// not panic otherwise.
+    fn waking(
+        &mut self,
+        at: &str,
+        model: impl FnOnce(&mut Self),
+        real: impl FnOnce(),
+    ) -> Result<(), TestCaseError> {
+        let queued_hostile: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|acquire| {
+                matches!(acquire.task, Poller::Hostile { ref waker, .. } if waker.panics_on_wake())
+                    && self.model.fate(acquire.id) == Fate::Queued
+            })
+            .map(|acquire| acquire.id)
+            .collect();
+        model(self);
+        let completed = queued_hostile
+            .iter()
+            .any(|&id| self.model.fate_if_known(id) != Some(Fate::Queued));
+        let panicked = catch_unwind(AssertUnwindSafe(real)).is_err();
+        if panicked != completed {
+            return Err(fail(
+                at,
+                format_args!(
+                    "the operation {} although it {} a waiter whose wake panics",
+                    if panicked { "panicked" } else { "returned" },
+                    if completed {
+                        "completed"
+                    } else {
+                        "completed no"
+                    },
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `acquire_many(n)` polled once with a hostile waker (see [`Hostility`]).
+    fn acquire_hostile(&mut self, n: u32, how: Hostility, at: &str) -> Result<(), TestCaseError> {
+        let needed = n as usize;
+        let waker = match how {
+            Hostility::PanicOnClone => HostileWaker::panicking_on(Event::Clone),
+            Hostility::PanicOnWake => HostileWaker::panicking_on(Event::Wake),
+        };
+        let mut future = S::acquire_many(&self.semaphore, n);
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            future
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker.waker()))
+        }));
+        let would_queue = self.model.would_queue(needed);
+        match (how, polled) {
+            // It had to queue and could not store its waker: nothing changed, and the future is
+            // dropped with the unwinding task.
+            (Hostility::PanicOnClone, Err(_)) if would_queue => {
+                drop(future);
+                return Ok(());
+            }
+            (_, Err(_)) => {
+                return Err(fail(
+                    at,
+                    format_args!("acquire({n}) with a {how:?} waker panicked in its first poll"),
+                ));
+            }
+            (_, Ok(got)) => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let expected = self.model.acquire(id, needed);
+                match (expected, got) {
+                    (Fate::Granted, Poll::Ready(Ok(permit))) => self.held.push(HeldPermit {
+                        permits: needed,
+                        permit,
+                    }),
+                    (Fate::Closed, Poll::Ready(Err(Closed))) => {}
+                    (Fate::Queued, Poll::Pending) => self.pending.push(PendingAcquire {
+                        id,
+                        needed,
+                        task: Poller::Hostile {
+                            future,
+                            waker,
+                            seen: 0,
+                        },
+                    }),
+                    (expected, got) => {
+                        return Err(fail(
+                            at,
+                            format_args!(
+                                "first poll of hostile acquire #{id} (needs {needed}, {how:?}) \
+                                 gave {}, but the model says {expected:?}",
+                                describe(&got)
+                            ),
+                        ));
+                    }
+                }
             }
         }
         Ok(())
@@ -572,6 +756,7 @@ impl<S: SemaphoreUnderTest> Harness<S> {
 
 /// Runs one case against `S` and the model; `Err` names the step and what disagreed.
 fn check_against_model<S: SemaphoreUnderTest>(case: &Case) -> Result<(), TestCaseError> {
+    support::hostile::quiet_hostile_panics();
     let mut harness = Harness::<S>::new(case.initial);
     harness.check("initially")?;
     for (step, &op) in case.ops.iter().enumerate() {

@@ -34,6 +34,7 @@ type Hook = Box<dyn Fn(Event) + Send + Sync>;
 
 struct Inner {
     hook: Hook,
+    panics_on_wake: bool,
     clones: AtomicUsize,
     wakes: AtomicUsize,
     drops: AtomicUsize,
@@ -61,6 +62,7 @@ impl HostileWaker {
         HostileWaker {
             inner: Arc::new(Inner {
                 hook: Box::new(hook),
+                panics_on_wake: false,
                 clones: AtomicUsize::new(0),
                 wakes: AtomicUsize::new(0),
                 drops: AtomicUsize::new(0),
@@ -75,11 +77,20 @@ impl HostileWaker {
 
     /// Wakers that panic at every `event`.
     pub fn panicking_on(event: Event) -> Self {
-        Self::new(move |at| {
+        let mut waker = Self::new(move |at| {
             if at == event {
                 panic!("hostile waker: panic in {at:?}");
             }
-        })
+        });
+        Arc::get_mut(&mut waker.inner)
+            .expect("not shared yet")
+            .panics_on_wake = event == Event::Wake;
+        waker
+    }
+
+    /// Whether every wake of this family panics ([`panicking_on`](Self::panicking_on)`(Wake)`).
+    pub fn panics_on_wake(&self) -> bool {
+        self.inner.panics_on_wake
     }
 
     /// Wakers that panic at the `nth` (0-based) `event` only.
@@ -212,4 +223,25 @@ impl<T> Drop for OnDrop<T> {
             hook(&self.value);
         }
     }
+}
+
+/// Keeps the panics that hostile wakers and values raise on purpose (their messages start with
+/// `hostile`) out of the test output; every other panic is printed as usual. Installed once per
+/// test binary.
+pub fn quiet_hostile_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if !message.starts_with("hostile") {
+                previous(info);
+            }
+        }));
+    });
 }

@@ -23,6 +23,10 @@ pub trait SemaphoreUnderTest: Send + Sync + 'static {
     /// Held permits; dropping it gives them back.
     type Permit: Send + 'static;
 
+    /// Whether it promises to survive user code that panics inside it (a waker's clone or wake),
+    /// so the checkers may hand it hostile wakers.
+    const CONTAINS_USER_PANICS: bool = false;
+
     fn with_permits(permits: usize) -> Arc<Self>;
     fn acquire_many(this: &Arc<Self>, n: u32) -> AcquireFuture<Self::Permit>;
     fn try_acquire_many(this: &Arc<Self>, n: u32) -> Result<Self::Permit, TryAcquireError>;
@@ -36,6 +40,8 @@ pub trait SemaphoreUnderTest: Send + Sync + 'static {
 
 impl SemaphoreUnderTest for Semaphore {
     type Permit = OwnedSemaphorePermit;
+
+    const CONTAINS_USER_PANICS: bool = true;
 
     fn with_permits(permits: usize) -> Arc<Self> {
         Arc::new(Semaphore::new(permits))
