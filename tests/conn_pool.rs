@@ -611,3 +611,67 @@ async fn dropping_the_last_handle_discards_the_idle_objects() {
     discarded.sort_unstable();
     assert_eq!(discarded, [0, 1]);
 }
+
+/// Every phase of a `get()` is bounded, but not their sum: with 3 idle objects whose recycle
+/// fails after 1 s each, a `get()` takes 3 s of recycling and then a create. `get_timeout` puts
+/// one deadline over the whole: 2.5 s, in `Phase::Get`, and the pool's books stay right (the
+/// object being recycled when the deadline hit is discarded, the slot freed).
+#[tokio::test(start_paused = true)]
+async fn get_timeout_bounds_a_get_that_goes_through_many_slow_failing_recycles() {
+    struct SlowFailingRecycle(AtomicUsize);
+    impl Manager for SlowFailingRecycle {
+        type Object = usize;
+        type Error = FakeError;
+        async fn create(&self) -> Result<usize, FakeError> {
+            Ok(self.0.fetch_add(1, Ordering::SeqCst))
+        }
+        async fn recycle(&self, _: &mut usize) -> Result<(), FakeError> {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Err(FakeError("stale"))
+        }
+    }
+    let build = |total: Option<Duration>| {
+        let builder = Pool::builder(SlowFailingRecycle(AtomicUsize::new(0)))
+            .max_size(3)
+            .recycle_timeout(Duration::from_millis(1500));
+        match total {
+            Some(total) => builder.get_timeout(total),
+            None => builder,
+        }
+        .build()
+        .unwrap()
+    };
+    for total in [None, Some(Duration::from_millis(2500))] {
+        let pool = build(total);
+        let objects: Vec<_> = [pool.get().await, pool.get().await, pool.get().await]
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        drop(objects);
+        assert_eq!(pool.status().idle, 3);
+        let start = Instant::now();
+        let got = pool.get().await;
+        let took = start.elapsed();
+        match total {
+            None => {
+                assert_eq!(*got.unwrap(), 3, "a new object after three failed recycles");
+                assert_eq!(took, Duration::from_secs(3));
+            }
+            Some(total) => {
+                assert!(
+                    matches!(
+                        got,
+                        Err(PoolError::Timeout {
+                            phase: Phase::Get,
+                            after
+                        }) if after == total
+                    ),
+                    "{got:?}"
+                );
+                assert_eq!(took, total);
+                assert_eq!(pool.status().size, 0, "every discarded object uncounted");
+                assert_eq!(*pool.get().await.unwrap(), 3, "the slot was freed");
+            }
+        }
+    }
+}

@@ -723,3 +723,17 @@ async fn workers_reports_the_configured_number() {
         pool.shutdown().await;
     }
 }
+
+/// A `shutdown` future dropped part-way (a `select!` that gave up on it) keeps the workers'
+/// handles in the pool: a later `shutdown_within` aborts the job still running and reports it.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_shutdown_leaves_the_workers_to_a_later_shutdown_within() {
+    let pool = WorkerPool::builder().workers(1).build().unwrap();
+    let stuck = pool.submit(std::future::pending::<()>()).await.unwrap();
+    tokio::task::yield_now().await;
+    let gave_up = tokio::time::timeout(Duration::from_secs(1), pool.shutdown()).await;
+    assert!(gave_up.is_err(), "the job never ends: the shutdown cannot");
+    let report = pool.shutdown_within(Duration::from_secs(1)).await;
+    assert_eq!(report.aborted.len(), 1, "{report:?}");
+    assert_eq!(stuck.await, Err(JobError::Aborted));
+}

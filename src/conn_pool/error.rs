@@ -12,6 +12,9 @@ pub enum Phase {
     Create,
     /// Validating an idle object ([`Manager::recycle`](super::Manager::recycle)).
     Recycle,
+    /// The whole `get()`, over all its phases, outlived the pool's
+    /// [`get_timeout`](super::Builder::get_timeout).
+    Get,
 }
 
 impl fmt::Display for Phase {
@@ -20,6 +23,7 @@ impl fmt::Display for Phase {
             Phase::Wait => "waiting for a free slot",
             Phase::Create => "creating an object",
             Phase::Recycle => "recycling an idle object",
+            Phase::Get => "checking out an object",
         })
     }
 }

@@ -121,6 +121,7 @@ struct Config {
     wait_timeout: Duration,
     create_timeout: Duration,
     recycle_timeout: Duration,
+    get_timeout: Option<Duration>,
 }
 
 impl<M: Manager, C: Clock> Builder<M, C> {
@@ -145,6 +146,17 @@ impl<M: Manager, C: Clock> Builder<M, C> {
     /// How long a [`Manager::recycle`] may take (default: 5 s).
     pub fn recycle_timeout(mut self, timeout: Duration) -> Self {
         self.config.recycle_timeout = timeout;
+        self
+    }
+
+    /// One deadline over the whole of each `get()` (default: none). Each phase is bounded by its
+    /// own timeout, but a `get()` may go through several: with `k` idle objects that each fail
+    /// recycling slowly, it takes up to the wait, plus `k` recycle timeouts, plus a create
+    /// timeout. With a total, it ends with [`PoolError::Timeout`] in [`Phase::Get`] once
+    /// `timeout` has passed, whatever phase it is in (a `get()` cancelled at any point leaks
+    /// neither slot nor object). `Duration::MAX` is the same as none.
+    pub fn get_timeout(mut self, timeout: Duration) -> Self {
+        self.config.get_timeout = Some(timeout);
         self
     }
 
@@ -276,6 +288,7 @@ impl<M: Manager> Pool<M> {
                 wait_timeout: Duration::from_secs(30),
                 create_timeout: Duration::from_secs(10),
                 recycle_timeout: Duration::from_secs(5),
+                get_timeout: None,
             },
         }
     }
@@ -307,6 +320,22 @@ impl<M: Manager, C: Clock> Pool<M, C> {
     /// An idle object whose recycle *fails* is discarded and the next one tried; that is not an
     /// error of the `get()`.
     pub async fn get(&self) -> Result<Object<M, C>, PoolError<M::Error>> {
+        let shared = &*self.shared;
+        let Some(total) = shared.config.get_timeout else {
+            return self.get_in_phases().await;
+        };
+        let deadline = deadline_after(shared.clock.now(), total);
+        match within(&shared.clock, deadline, self.get_in_phases()).await {
+            Ok(result) => result,
+            Err(_) => Err(PoolError::Timeout {
+                phase: Phase::Get,
+                after: total,
+            }),
+        }
+    }
+
+    /// [`get`](Self::get) without its total deadline: each phase bounded by its own.
+    async fn get_in_phases(&self) -> Result<Object<M, C>, PoolError<M::Error>> {
         let shared = &*self.shared;
         let permit = self.wait_for_slot().await?;
         let mut slot = Slot::new(Arc::clone(&self.shared), permit);

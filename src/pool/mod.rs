@@ -290,13 +290,17 @@ impl WorkerPool {
     ///
     /// The first call drives the shutdown; a concurrent or later call returns the report as it
     /// stands without waiting.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped part-way, intake stays stopped, the workers go on draining the queue, and the
+    /// pool keeps the handles of those still running: a later `shutdown` waits for them, and a
+    /// later [`shutdown_within`](Self::shutdown_within) can abort them.
     pub async fn shutdown(&self) -> ShutdownReport {
         let start = Instant::now();
         self.sender.close();
         if let Some(mut workers) = self.take_workers() {
-            for worker in &mut workers {
-                let _ = worker.await;
-            }
+            workers.join().await;
         }
         self.tally.report(start.elapsed())
     }
@@ -351,23 +355,14 @@ impl WorkerPool {
         self.sender.close();
         if let Some(mut workers) = self.take_workers() {
             // Each worker that exits is removed from the list, so that after the deadline only
-            // the unfinished ones are aborted and awaited (a finished `JoinHandle` must not be
-            // polled again).
-            let drained = tokio::time::timeout(timeout, async {
-                while let Some(worker) = workers.last_mut() {
-                    let _ = worker.await;
-                    workers.pop();
-                }
-            })
-            .await;
+            // the unfinished ones are aborted and awaited.
+            let drained = tokio::time::timeout(timeout, workers.join()).await;
             if drained.is_err() {
                 // Abort first, so no worker starts another job, then cancel what is left queued.
-                for worker in &workers {
+                for worker in &workers.handles {
                     worker.abort();
                 }
-                for worker in workers {
-                    let _ = worker.await;
-                }
+                workers.join().await;
                 while let Ok(job) = self.receiver.try_recv() {
                     drop(job);
                 }
@@ -424,8 +419,42 @@ impl WorkerPool {
         Ok(handle)
     }
 
-    fn take_workers(&self) -> Option<Vec<JoinHandle<()>>> {
-        lock(&self.workers).take()
+    /// The workers' handles, for one shutdown to join or abort; `None` if another shutdown has
+    /// them, or no workers were spawned. Handed back, unfinished ones only, if that shutdown's
+    /// future is dropped part-way, so a later `shutdown_within` can still abort them.
+    fn take_workers(&self) -> Option<TakenWorkers<'_>> {
+        let handles = lock(&self.workers).take()?;
+        Some(TakenWorkers {
+            pool: self,
+            handles,
+        })
+    }
+}
+
+/// The workers' handles while a shutdown holds them; the ones left are given back to the pool
+/// when it is dropped (a shutdown future dropped part-way).
+struct TakenWorkers<'a> {
+    pool: &'a WorkerPool,
+    /// Unfinished workers: each is popped once joined (a finished `JoinHandle` must not be
+    /// polled again).
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl TakenWorkers<'_> {
+    /// Joins the workers, last first.
+    async fn join(&mut self) {
+        while let Some(worker) = self.handles.last_mut() {
+            let _ = worker.await;
+            self.handles.pop();
+        }
+    }
+}
+
+impl Drop for TakenWorkers<'_> {
+    fn drop(&mut self) {
+        if !self.handles.is_empty() {
+            *lock(&self.pool.workers) = Some(std::mem::take(&mut self.handles));
+        }
     }
 }
 
