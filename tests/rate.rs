@@ -625,3 +625,41 @@ fn sliding_window_admits_again_exactly_one_window_later() {
         .expect("the first admission has left the window");
     assert!(limiter.try_acquire().is_err());
 }
+
+/// `Quota::max_in_any_window` on every quota, valid or not, and every length at the extremes:
+/// never a panic (an invalid quota, with a zero window or rate, bounds nothing: `u128::MAX`), and
+/// the stated bounds at the top of the numbers.
+#[test]
+fn max_in_any_window_at_the_extremes_never_panics() {
+    let durations = [
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        SECOND,
+        Duration::MAX,
+    ];
+    let counts = [0, 1, u32::MAX - 1, u32::MAX];
+    for &count in &counts {
+        for &span in &durations {
+            for quota in [
+                Quota::per_window(count, span),
+                Quota::token_bucket(count, span, count),
+                Quota::token_bucket(1, span, count),
+            ] {
+                for &len in &durations {
+                    let bound = quota.max_in_any_window(len);
+                    if len.is_zero() {
+                        assert_eq!(bound, 0);
+                    } else if span.is_zero() && count > 0 {
+                        // A zero window or period bounds nothing.
+                        assert!(bound >= u128::MAX - u128::from(u32::MAX), "{quota:?}");
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        Quota::per_window(u32::MAX, SECOND).max_in_any_window(Duration::MAX),
+        u128::from(u32::MAX) * u128::from(u64::MAX).saturating_add(1),
+        "u32::MAX per second over Duration::MAX: every started second counts"
+    );
+}

@@ -1,5 +1,9 @@
 //! The client: one deadline over the whole call, retries by the policy, connections reused.
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 use std::fmt;
 use std::future::{Future, Pending};
 use std::pin::pin;
@@ -391,9 +395,10 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         let idempotent = method.is_idempotent();
         let call_number = self.calls.fetch_add(1, Ordering::Relaxed);
         let mut jitter = self.policy.jitter(call_number);
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
         loop {
-            attempt += 1;
+            // At most `max_attempts` (a u32): the check below ends the loop first.
+            attempt = attempt.saturating_add(1);
             let started = self.clock.now();
             // A limit past what an `Instant` can hold (`Duration::MAX`, say) is no limit.
             let until = match self.policy.attempt_limit() {
@@ -421,7 +426,7 @@ impl<C: Connect, K: Clock> Inner<C, K> {
                     last: Box::new(error),
                 });
             }
-            let backoff = jitter.draw(self.policy.max_backoff(attempt - 1));
+            let backoff = jitter.draw(self.policy.max_backoff(attempt.saturating_sub(1)));
             // The server's `Retry-After` is any number of seconds: a wait that ends past what
             // an `Instant` can hold ends past the deadline too.
             let resume = ended.checked_add(backoff.max(server_wait.unwrap_or_default()));

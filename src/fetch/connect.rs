@@ -1,5 +1,9 @@
 //! Where the bytes go: any stream a [`Connect`] opens.
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 use std::future::Future;
 use std::io;
 

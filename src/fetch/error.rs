@@ -1,6 +1,10 @@
 //! The fetch path's one error type: one variant per failure, each cause carried exactly once — as
 //! `source()`, never also in the message (the guide's error printed its cause twice).
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 use std::fmt;
 use std::time::Duration;
 

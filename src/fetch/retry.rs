@@ -1,5 +1,9 @@
 //! When to try again, and how long to wait first.
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 use std::fmt;
 use std::time::Duration;
 
@@ -134,7 +138,8 @@ impl Jitter {
     pub(super) fn draw(&mut self, max: Duration) -> Duration {
         let max_nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
         let nanos = match max_nanos.checked_add(1) {
-            Some(span) => self.0.next() % span,
+            // `span` is at least 1.
+            Some(span) => self.0.next().checked_rem(span).unwrap_or(0),
             None => self.0.next(),
         };
         Duration::from_nanos(nanos)

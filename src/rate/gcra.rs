@@ -16,6 +16,10 @@
 //! refuses without writing, so a check never overtakes a queued caller, and only the holder of the
 //! limiter's state lock changes the word ([`Gcra::admit_queued`]).
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 use crate::loom::atomic::{AtomicU64, Ordering};
 
 /// Set in the word while callers wait in `acquire` (the limiter's `waiting` count is non-zero).
@@ -49,7 +53,8 @@ impl Gcra {
     pub(super) fn new(interval: u64, burst: u32) -> Self {
         Gcra {
             interval,
-            capacity_span: interval * u64::from(burst),
+            // Validated by the quota (at most 100 years of nanoseconds).
+            capacity_span: interval.saturating_mul(u64::from(burst)),
             word: AtomicU64::new(0),
         }
     }
@@ -132,7 +137,12 @@ impl Gcra {
     /// The TAT after admitting `n` at `now`, and the reading at which that admission is allowed.
     #[inline]
     fn cost(&self, tat: u64, now: u64, n: u32) -> (u64, u64) {
-        let new_tat = tat.max(now) + self.interval * u64::from(n);
+        // Saturating: readings count nanoseconds from the limiter's origin (584 years fit) and
+        // the TAT runs at most 100 years ahead, so the exact sum always fits; saturation only
+        // makes a limiter older than that refuse instead of wrapping around and admitting.
+        let new_tat = tat
+            .max(now)
+            .saturating_add(self.interval.saturating_mul(u64::from(n)));
         // Allowed once `new_tat - capacity_span <= now`.
         let fits_at = new_tat.saturating_sub(self.capacity_span).max(now);
         (new_tat, fits_at)
@@ -140,6 +150,7 @@ impl Gcra {
 }
 
 #[cfg(all(test, not(any(loom, shuttle))))]
+#[allow(clippy::arithmetic_side_effects)] // test arithmetic on small constants
 mod tests {
     use std::cell::Cell;
 

@@ -9,6 +9,10 @@
 //!
 //! [`RateLimiter`] has no task: it computes its state from the clock whenever it is used.
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 mod error;
 mod gcra;
 mod quota;
@@ -19,7 +23,7 @@ use std::time::Duration;
 
 use crate::loom::{Mutex, lock};
 use crate::sync::Semaphore;
-use crate::time::{Clock, Instant, TokioClock};
+use crate::time::{Clock, Instant, TokioClock, saturating_add};
 
 pub use error::{ExceedsCapacity, QuotaError, RateLimited, TryAcquireError};
 pub use quota::Quota;
@@ -186,7 +190,8 @@ impl<C: Clock> RateLimiter<C> {
             match gcra.try_admit(|| self.read_nanos(), n) {
                 (Check::Admitted, _) => return Ok(()),
                 (Check::Denied { fits_at }, now_ns) => {
-                    return Err(RateLimited::after_nanos(fits_at - now_ns).into());
+                    // A refusal's `fits_at` is past the reading it judged.
+                    return Err(RateLimited::after_nanos(fits_at.saturating_sub(now_ns)).into());
                 }
                 (Check::Queued, _) => {}
             }
@@ -203,9 +208,10 @@ impl<C: Clock> RateLimiter<C> {
         let fits_at = if state.waiting > 0 {
             // Callers queued in `acquire` go first: estimate when the head's request and this one
             // would both fit (a lower bound when more are queued), and refuse for now.
-            let ahead = state.head_request.min(self.capacity - n);
-            let at = self.fits_at(&mut state, now, n + ahead);
-            at.max(now + Duration::from_nanos(1))
+            // `n <= capacity` (checked), so `n + ahead <= capacity`.
+            let ahead = state.head_request.min(self.capacity.saturating_sub(n));
+            let at = self.fits_at(&mut state, now, n.saturating_add(ahead));
+            at.max(saturating_add(now, Duration::from_nanos(1)))
         } else {
             match self.admit_unqueued(&mut state, now, n) {
                 Ok(()) => return Ok(()),
@@ -300,7 +306,8 @@ impl<C: Clock> RateLimiter<C> {
                 return None;
             }
         }
-        state.waiting += 1;
+        // One per live `acquire` future: bounded by memory long before a usize is.
+        state.waiting = state.waiting.saturating_add(1);
         if state.waiting == 1
             && let Some(gcra) = &self.gcra
         {
@@ -386,7 +393,7 @@ fn window(state: &mut State) -> &mut SlidingWindow {
 /// The instant of bucket reading `at_ns`, from the pair (`now`, `now_ns`) read together.
 #[inline]
 fn at_reading(now: Instant, now_ns: u64, at_ns: u64) -> Instant {
-    now + Duration::from_nanos(at_ns - now_ns)
+    saturating_add(now, Duration::from_nanos(at_ns.saturating_sub(now_ns)))
 }
 
 /// Whole nanoseconds, saturating (584 years fit in a `u64`).
@@ -409,7 +416,8 @@ impl<C: Clock> Queued<'_, C> {
     /// Called under the state lock, in the step that admits the caller (which already left the
     /// bucket's queued flag as the remaining count says).
     fn admitted(&mut self, state: &mut State) {
-        state.waiting -= 1;
+        // Counted in `waiting` since it queued.
+        state.waiting = state.waiting.saturating_sub(1);
         state.head_request = 0;
         self.admitted = true;
     }
@@ -420,7 +428,7 @@ impl<C: Clock> Drop for Queued<'_, C> {
         if !self.admitted {
             // Cancelled. If it was the head, the next caller sets its own request when it waits.
             let mut state = lock(&self.limiter.state);
-            state.waiting -= 1;
+            state.waiting = state.waiting.saturating_sub(1);
             if self.head {
                 state.head_request = 0;
             }

@@ -1,5 +1,9 @@
 //! What a limiter admits, and the exact bound each kind of quota guarantees.
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 use std::time::Duration;
 
 use super::error::QuotaError;
@@ -68,13 +72,17 @@ impl Quota {
         if len.is_zero() {
             return 0;
         }
+        // An invalid quota (a zero window or rate) bounds nothing: `u128::MAX`.
         match *self {
-            Quota::SlidingWindow { max, window } => {
-                u128::from(max) * len.as_nanos().div_ceil(window.as_nanos())
-            }
+            Quota::SlidingWindow { max, window } => len
+                .as_nanos()
+                .checked_div_ceil_or_max(window.as_nanos())
+                .saturating_mul(u128::from(max)),
             Quota::TokenBucket { burst, .. } => {
                 let interval = self.emission_interval().as_nanos();
-                u128::from(burst) + len.as_nanos().div_ceil(interval) - 1
+                u128::from(burst)
+                    .saturating_add(len.as_nanos().checked_div_ceil_or_max(interval))
+                    .saturating_sub(1)
             }
         }
     }
@@ -126,9 +134,9 @@ impl Quota {
     /// nanosecond so the long-run rate never exceeds the one asked for.
     pub(super) fn emission_interval(&self) -> Duration {
         match *self {
+            // A rate of 0 (refused by `validate`) never emits: the longest interval there is.
             Quota::TokenBucket { rate, per, .. } => {
-                let nanos = per.as_nanos().div_ceil(u128::from(rate));
-                duration_from_nanos(nanos)
+                duration_from_nanos(per.as_nanos().checked_div_ceil_or_max(u128::from(rate)))
             }
             Quota::SlidingWindow { window, .. } => window,
         }
@@ -143,4 +151,18 @@ fn duration_from_nanos(nanos: u128) -> Duration {
     const NANOS_PER_SEC: u128 = 1_000_000_000;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
     Duration::new(secs, (nanos % NANOS_PER_SEC) as u32)
+}
+
+/// `div_ceil` that answers `u128::MAX` for a zero divisor (an invalid quota's "unbounded").
+trait CheckedDivCeil {
+    fn checked_div_ceil_or_max(self, divisor: u128) -> u128;
+}
+
+impl CheckedDivCeil for u128 {
+    fn checked_div_ceil_or_max(self, divisor: u128) -> u128 {
+        if divisor == 0 {
+            return u128::MAX;
+        }
+        self.div_ceil(divisor)
+    }
 }

@@ -6,10 +6,14 @@
 //! admission, at `t`: every earlier admission in the window is after `a > t - window`, so all of
 //! them were counted when `t` was admitted — the window holds at most `max`.
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::time::Instant;
+use crate::time::{Instant, saturating_add};
 
 #[derive(Debug)]
 pub(super) struct SlidingWindow {
@@ -40,13 +44,14 @@ impl SlidingWindow {
         if fits_at > now {
             return Err(fits_at);
         }
-        // `fits_at` checked `in_window + n <= max`, so neither sum below can overflow.
+        // `fits_at` checked `in_window + n <= max`, so neither sum below can overflow (they
+        // saturate all the same: the lint asks every sum on a caller's number to say so).
         if n > 0 {
             match self.log.back_mut() {
-                Some((time, count)) if *time == now => *count += n,
+                Some((time, count)) if *time == now => *count = count.saturating_add(n),
                 _ => self.log.push_back((now, n)),
             }
-            self.in_window += n;
+            self.in_window = self.in_window.saturating_add(n);
         }
         Ok(())
     }
@@ -56,26 +61,29 @@ impl SlidingWindow {
         debug_assert!(n <= self.max);
         let now = self.not_before_last(now);
         // Forget admissions that no window containing `now` can include.
+        // (An admission whose window end an `Instant` cannot hold never leaves: the quota's
+        // 100-year limit keeps that out of reach.)
         while let Some(&(time, count)) = self.log.front() {
-            if time + self.window > now {
+            if time.checked_add(self.window).is_none_or(|end| end > now) {
                 break;
             }
             self.log.pop_front();
-            self.in_window -= count;
+            self.in_window = self.in_window.saturating_sub(count);
         }
         // In u64: `in_window` and `n` are each at most `max`, but their sum may not fit a u32
         // (a byte budget of 3e9 a second, two requests of 2.5e9) — and a wrapped sum would admit.
-        let mut excess =
-            (u64::from(self.in_window) + u64::from(n)).saturating_sub(u64::from(self.max));
+        let mut excess = u64::from(self.in_window)
+            .saturating_add(u64::from(n))
+            .saturating_sub(u64::from(self.max));
         if excess == 0 {
             return now;
         }
         // Wait until enough of the oldest admissions leave the window.
         for &(time, count) in &self.log {
             if u64::from(count) >= excess {
-                return time + self.window;
+                return saturating_add(time, self.window);
             }
-            excess -= u64::from(count);
+            excess = excess.saturating_sub(u64::from(count));
         }
         unreachable!("in_window + n - max <= in_window, since n <= max")
     }
@@ -86,6 +94,7 @@ impl SlidingWindow {
 }
 
 #[cfg(all(test, not(any(loom, shuttle))))]
+#[allow(clippy::arithmetic_side_effects)] // test arithmetic on small constants
 mod tests {
     use super::*;
 

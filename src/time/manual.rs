@@ -1,5 +1,9 @@
 //! A clock that moves only when the test says so.
 
+// Numbers from callers and from the network: every arithmetic on them is checked or saturating,
+// and this lint keeps it so; what is left says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -65,7 +69,7 @@ impl ManualClock {
     /// sleeper with a deadline it can hold is woken.
     pub fn advance(&self, by: Duration) {
         let mut state = lock(&self.inner);
-        state.now = saturating_add(state.now, by);
+        state.now = super::saturating_add(state.now, by);
         let now = state.now;
         let (due, waiting): (Vec<Sleeper>, Vec<Sleeper>) = std::mem::take(&mut state.sleepers)
             .into_iter()
@@ -75,24 +79,6 @@ impl ManualClock {
         // Woken with the lock released: a waker is user code, which may call back in.
         due.into_iter().for_each(|sleeper| sleeper.waker.wake());
     }
-}
-
-/// `now + by`, or the farthest instant past `now` that an [`Instant`] can hold.
-fn saturating_add(now: Instant, by: Duration) -> Instant {
-    if let Some(later) = now.checked_add(by) {
-        return later;
-    }
-    // `lo` fits and `hi` does not: halve the gap (at most about 100 steps for 2^64 s).
-    let (mut lo, mut hi) = (Duration::ZERO, by);
-    while hi - lo > Duration::from_nanos(1) {
-        let mid = lo + (hi - lo) / 2;
-        if now.checked_add(mid).is_some() {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    now + lo
 }
 
 impl Default for ManualClock {

@@ -13,6 +13,7 @@ mod manual;
 mod quanta;
 
 use std::future::Future;
+use std::time::Duration;
 
 pub use manual::ManualClock;
 #[cfg(all(feature = "quanta", not(loom)))]
@@ -61,4 +62,24 @@ impl Clock for TokioClock {
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send + '_ {
         tokio::time::sleep_until(deadline)
     }
+}
+
+/// `now + by`, or the farthest instant past `now` that an [`Instant`] can hold: for sums of a
+/// caller's durations (`Duration::MAX` meaning "no limit") that must never panic or wrap.
+pub(crate) fn saturating_add(now: Instant, by: Duration) -> Instant {
+    if let Some(later) = now.checked_add(by) {
+        return later;
+    }
+    // `lo` fits and `hi` does not: halve the gap (at most about 100 steps for 2^64 s). Each
+    // difference below is of `hi > lo`, and each sum of `lo` with half that difference.
+    let (mut lo, mut hi) = (Duration::ZERO, by);
+    while hi.saturating_sub(lo) > Duration::from_nanos(1) {
+        let mid = lo.saturating_add(hi.saturating_sub(lo) / 2);
+        if now.checked_add(mid).is_some() {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    now.checked_add(lo).unwrap_or(now)
 }
