@@ -20,43 +20,57 @@ USAGE:
     cargo xtask gate [--quick | --deep] [--partition K/N] [--skip <step>]...
 
 Runs, in order, streaming their output:
-    1. fmt          cargo fmt --all --check
-    2. clippy       cargo clippy --all-targets -- -D warnings
-    3. clippy-loom  the same under RUSTFLAGS+=\"--cfg loom\" in target/loom (the loom build's dir)
-    4. doc          RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps
-    5. test         cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests, doctests;
-                    all but the turmoil property, which step 7 runs)
-    6. loom         cargo test --release --test loom -- --nocapture --test-threads=1
-                    (--cfg loom, target/loom; one model at a time)
-    7. sim          cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
-                    the turmoil property, PROPTEST_CASES)
+    1. fmt            cargo fmt --all --check
+    2. clippy         cargo clippy --all-targets -- -D warnings
+    3. clippy-loom    the same under RUSTFLAGS+=\"--cfg loom\" in target/loom (the loom build's dir)
+    4. clippy-shuttle the same under RUSTFLAGS+=\"--cfg shuttle\" in target/shuttle (the shuttle
+                      build's dir)
+    5. doc            RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps
+    6. test           cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests,
+                      doctests; all but the turmoil property, which step 9 runs)
+    7. loom           cargo test --release --test loom -- --nocapture --test-threads=1
+                      (--cfg loom, target/loom; one model at a time)
+    8. shuttle        cargo test --release --test shuttle -- --nocapture --test-threads=1
+                      (--cfg shuttle, target/shuttle; SHUTTLE_ITERATIONS random and as many PCT
+                      schedules per test, one test at a time)
+    9. sim            cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
+                      the turmoil property, PROPTEST_CASES)
 then prints a summary: per step pass/fail, wall time and test counts, and per pattern x tier
-(tests, proptest, loom, sim) what ran (tests; properties x cases; loom models, their bound and
-iterations; simulations x seeds) and whether it passed. Written to target/gate/summary.json and
-target/gate/summary.md. Every step runs; the exit code is non-zero if any failed, and each
-failure is printed with the command that reproduces it.
+(tests, proptest, loom, shuttle, sim) what ran (tests; properties x cases; loom models, their
+bound and iterations; shuttle tests and the schedules they ran; simulations x seeds) and whether
+it passed. Written to target/gate/summary.json and target/gate/summary.md. Every step runs; the
+exit code is non-zero if any failed, and each failure is printed with the command that
+reproduces it.
 
 OPTIONS:
-    --quick         the CI preset (default): PROPTEST_CASES=256, LOOM_MAX_PREEMPTIONS=3, SIM_SEEDS=32
+    --quick         the CI preset (default): PROPTEST_CASES=256, LOOM_MAX_PREEMPTIONS=3,
+                    SHUTTLE_ITERATIONS=20000, SIM_SEEDS=32
     --deep          the nightly preset: PROPTEST_CASES=10000, LOOM_MAX_PREEMPTIONS=4,
                     LOOM_EXHAUSTIVE_PAIRS=1 (models of one spawned thread + main run with no
-                    bound), SIM_SEEDS=10000
-    --partition K/N run the K-th of N slices (1-based) of the test, loom and sim steps, so N
-                    machines share a (deep) gate; fmt, clippy and doc run in slice 1 only.
+                    bound), SHUTTLE_ITERATIONS=500000, SIM_SEEDS=10000
+    --partition K/N run the K-th of N slices (1-based) of the test, loom, shuttle and sim steps,
+                    so N machines share a (deep) gate; fmt, the clippy steps and doc run in
+                    slice 1 only.
                     Tests are dealt round-robin by name, as cargo-nextest's `count:K/N` does,
                     but through libtest (`--list`, then `--exact` names) so that the summary
                     still reads libtest's output and no extra tool is needed. Every test runs
                     in exactly one slice (a name shared by two binaries may run in two).
-    --skip <step>   leave a step out (repeatable), e.g. --skip doc
+    --skip <step>   leave a step out (repeatable), e.g. --skip doc; the step names are those
+                    listed above
     -h, --help      print this message
 
 ENVIRONMENT (each overrides the preset):
     PROPTEST_CASES        proptest cases per property
     LOOM_MAX_PREEMPTIONS  loom preemption bound
     LOOM_EXHAUSTIVE_PAIRS 1: the affordable one-spawned-thread models run unbounded (deep default)
+    SHUTTLE_ITERATIONS    shuttle schedules per scheduler (random, PCT) and run of a test's checker
+    SHUTTLE_SEED          the shuttle schedulers' seed (unset: each test's own, from its name);
+                          when set it is passed on, and shown in the shuttle step's command
     SIM_SEEDS             seeds per simulation scenario
-    RUSTFLAGS             kept; the loom steps append `--cfg loom`
-    CARGO_TARGET_DIR      if set, the loom build goes to $CARGO_TARGET_DIR/loom (else target/loom)
+    RUSTFLAGS             kept; the loom steps append `--cfg loom`, the shuttle steps
+                          `--cfg shuttle`
+    CARGO_TARGET_DIR      if set, the loom and shuttle builds go to $CARGO_TARGET_DIR/loom and
+                          $CARGO_TARGET_DIR/shuttle (else target/loom and target/shuttle)
 
 TIMES (measured on 2 cores):
     quick gate: about 3m20s on a warm cache, 6-10 min from a clean clone (cold target/).
@@ -65,13 +79,25 @@ TIMES (measured on 2 cores):
       every block_on; longest model 7 min).
     sim step: about 0.11 s per seed (all 43 scenarios): 32 seeds ~70 s, 10000 (deep) ~19 min.
     deep gate on one machine: 47 min from a fresh clone; --partition K/4 spreads it over four.
+    (These figures predate the shuttle steps: the shuttle step's time is measured in the
+    summary, target/gate/summary.{json,md}.)
 ";
 
 /// The turmoil property (`sim-tests/properties.rs`): run by the sim step only.
 const SIM_PROPERTY: &str = "properties::fetch_invariants";
 
 /// The step names, in the order they run.
-pub const STEP_NAMES: [&str; 7] = ["fmt", "clippy", "clippy-loom", "doc", "test", "loom", "sim"];
+pub const STEP_NAMES: [&str; 9] = [
+    "fmt",
+    "clippy",
+    "clippy-loom",
+    "clippy-shuttle",
+    "doc",
+    "test",
+    "loom",
+    "shuttle",
+    "sim",
+];
 
 /// How thorough the gate is: the defaults of its depth settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,13 +116,31 @@ impl Profile {
         }
     }
 
-    /// `(PROPTEST_CASES, LOOM_MAX_PREEMPTIONS, SIM_SEEDS)` of the preset.
-    fn defaults(self) -> (&'static str, &'static str, &'static str) {
+    /// The preset's depth settings.
+    fn defaults(self) -> Defaults {
         match self {
-            Profile::Quick => ("256", "3", "32"),
-            Profile::Deep => ("10000", "4", "10000"),
+            Profile::Quick => Defaults {
+                proptest_cases: "256",
+                loom_max_preemptions: "3",
+                shuttle_iterations: "20000",
+                sim_seeds: "32",
+            },
+            Profile::Deep => Defaults {
+                proptest_cases: "10000",
+                loom_max_preemptions: "4",
+                shuttle_iterations: "500000",
+                sim_seeds: "10000",
+            },
         }
     }
+}
+
+/// The depth settings of a [`Profile`], each overridable by the variable of the same name.
+struct Defaults {
+    proptest_cases: &'static str,
+    loom_max_preemptions: &'static str,
+    shuttle_iterations: &'static str,
+    sim_seeds: &'static str,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -188,10 +232,17 @@ pub struct Context {
     pub root: PathBuf,
     pub proptest_cases: String,
     pub loom_max_preemptions: String,
+    /// Schedules per scheduler and run of a shuttle test's checker (`SHUTTLE_ITERATIONS`).
+    pub shuttle_iterations: String,
+    /// `SHUTTLE_SEED`, if set: passed on to the shuttle step (else each test seeds from its name).
+    pub shuttle_seed: Option<String>,
     pub sim_seeds: String,
     /// The variable that carries rustflags for the loom build, and its value with `--cfg loom`.
     pub loom_rustflags: (String, String),
     pub loom_target_dir: PathBuf,
+    /// The same for the shuttle build, with `--cfg shuttle`.
+    pub shuttle_rustflags: (String, String),
+    pub shuttle_target_dir: PathBuf,
     /// Loom models of one spawned thread + main run unbounded (`LOOM_EXHAUSTIVE_PAIRS=1`).
     pub exhaustive_pairs: bool,
 }
@@ -202,37 +253,44 @@ impl Context {
         profile: Profile,
         var: impl Fn(&str) -> Option<String>,
     ) -> Context {
-        let (proptest_cases, loom_max_preemptions, sim_seeds) = profile.defaults();
+        let defaults = profile.defaults();
         let set = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        let loom_rustflags = match var("CARGO_ENCODED_RUSTFLAGS") {
+        // The rustflags of a build with `--cfg <cfg>` on top of the caller's.
+        let rustflags_with = |cfg: &str| match var("CARGO_ENCODED_RUSTFLAGS") {
             // Cargo prefers the encoded form over RUSTFLAGS when it is set (even empty).
             Some(encoded) if encoded.is_empty() => (
                 "CARGO_ENCODED_RUSTFLAGS".to_owned(),
-                "--cfg\x1floom".to_owned(),
+                format!("--cfg\x1f{cfg}"),
             ),
             Some(encoded) => (
                 "CARGO_ENCODED_RUSTFLAGS".to_owned(),
-                format!("{encoded}\x1f--cfg\x1floom"),
+                format!("{encoded}\x1f--cfg\x1f{cfg}"),
             ),
             None => match set("RUSTFLAGS") {
                 Some(flags) => (
                     "RUSTFLAGS".to_owned(),
-                    format!("{} --cfg loom", flags.trim()),
+                    format!("{} --cfg {cfg}", flags.trim()),
                 ),
-                None => ("RUSTFLAGS".to_owned(), "--cfg loom".to_owned()),
+                None => ("RUSTFLAGS".to_owned(), format!("--cfg {cfg}")),
             },
         };
-        let loom_target_dir = match set("CARGO_TARGET_DIR") {
-            Some(dir) => root.join(dir).join("loom"),
-            None => root.join("target").join("loom"),
+        // Each build with its own cfg gets its own target directory, so none rebuilds another's.
+        let target_dir = |cfg: &str| match set("CARGO_TARGET_DIR") {
+            Some(dir) => root.join(dir).join(cfg),
+            None => root.join("target").join(cfg),
         };
         Context {
-            proptest_cases: set("PROPTEST_CASES").unwrap_or(proptest_cases.to_owned()),
+            proptest_cases: set("PROPTEST_CASES").unwrap_or(defaults.proptest_cases.to_owned()),
             loom_max_preemptions: set("LOOM_MAX_PREEMPTIONS")
-                .unwrap_or(loom_max_preemptions.to_owned()),
-            sim_seeds: set("SIM_SEEDS").unwrap_or(sim_seeds.to_owned()),
-            loom_rustflags,
-            loom_target_dir,
+                .unwrap_or(defaults.loom_max_preemptions.to_owned()),
+            shuttle_iterations: set("SHUTTLE_ITERATIONS")
+                .unwrap_or(defaults.shuttle_iterations.to_owned()),
+            shuttle_seed: set("SHUTTLE_SEED").map(|seed| seed.trim().to_owned()),
+            sim_seeds: set("SIM_SEEDS").unwrap_or(defaults.sim_seeds.to_owned()),
+            loom_rustflags: rustflags_with("loom"),
+            loom_target_dir: target_dir("loom"),
+            shuttle_rustflags: rustflags_with("shuttle"),
+            shuttle_target_dir: target_dir("shuttle"),
             exhaustive_pairs: set("LOOM_EXHAUSTIVE_PAIRS")
                 .map_or(profile == Profile::Deep, |value| value == "1"),
             root,
@@ -246,7 +304,10 @@ pub fn steps(context: &Context) -> Vec<Step> {
         name,
         args: list.iter().map(|arg| (*arg).to_owned()).collect(),
         env,
-        tests: !matches!(name, "fmt" | "clippy" | "clippy-loom" | "doc"),
+        tests: !matches!(
+            name,
+            "fmt" | "clippy" | "clippy-loom" | "clippy-shuttle" | "doc"
+        ),
         tiers,
     };
     let loom_build = || {
@@ -266,12 +327,31 @@ pub fn steps(context: &Context) -> Vec<Step> {
     if context.exhaustive_pairs {
         loom_env.push(("LOOM_EXHAUSTIVE_PAIRS".into(), "1".into()));
     }
+    let shuttle_build = || {
+        vec![
+            context.shuttle_rustflags.clone(),
+            (
+                "CARGO_TARGET_DIR".to_owned(),
+                context.shuttle_target_dir.display().to_string(),
+            ),
+        ]
+    };
+    let mut shuttle_env = shuttle_build();
+    shuttle_env.push((
+        "SHUTTLE_ITERATIONS".into(),
+        context.shuttle_iterations.clone(),
+    ));
+    if let Some(seed) = &context.shuttle_seed {
+        shuttle_env.push(("SHUTTLE_SEED".into(), seed.clone()));
+    }
     let clippy = ["clippy", "--all-targets", "--", "-D", "warnings"];
     vec![
         step("fmt", &["fmt", "--all", "--check"], vec![], &[]),
         step("clippy", &clippy, vec![], &[]),
         // Same flags and target directory as the loom step, which then builds incrementally.
         step("clippy-loom", &clippy, loom_build(), &[]),
+        // Likewise for the shuttle step.
+        step("clippy-shuttle", &clippy, shuttle_build(), &[]),
         step(
             "doc",
             &["doc", "--no-deps"],
@@ -306,6 +386,23 @@ pub fn steps(context: &Context) -> Vec<Step> {
             loom_env,
             &[Tier::Loom],
         ),
+        // `--nocapture`: the runner's `shuttle test …: N random schedules (seed S) in T` lines
+        // (one per scheduler and checker run) are the figures the summary reports. One test at a
+        // time, as for loom: each test's time is then its own.
+        step(
+            "shuttle",
+            &[
+                "test",
+                "--release",
+                "--test",
+                "shuttle",
+                "--",
+                "--nocapture",
+                "--test-threads=1",
+            ],
+            shuttle_env,
+            &[Tier::Shuttle],
+        ),
         step(
             "sim",
             &["test", "--release", "--test", "sim"],
@@ -334,14 +431,9 @@ pub fn run(options: &Options) -> ExitCode {
         .map_or(0, |since| since.as_secs());
     let start = Instant::now();
 
-    let in_slice = |step: &Step| match options.partition {
-        // The steps that are not tests run once, in the first slice.
-        Some((k, _)) => k == 1 || step.tests,
-        None => true,
-    };
-    let (steps, skipped): (Vec<Step>, Vec<Step>) = steps(&context)
-        .into_iter()
-        .partition(|step| !options.skip.iter().any(|name| name == step.name) && in_slice(step));
+    let (steps, skipped): (Vec<Step>, Vec<Step>) = steps(&context).into_iter().partition(|step| {
+        !options.skip.iter().any(|name| name == step.name) && runs_in_slice(step, options.partition)
+    });
     let outcomes: Vec<Outcome> = steps
         .iter()
         .enumerate()
@@ -368,6 +460,7 @@ pub fn run(options: &Options) -> ExitCode {
         seconds: start.elapsed().as_secs_f64(),
         proptest_cases: context.proptest_cases.clone(),
         loom_max_preemptions: context.loom_max_preemptions.clone(),
+        shuttle_iterations: context.shuttle_iterations.clone(),
         sim_seeds: context.sim_seeds.clone(),
         skipped: skipped.iter().map(|step| step.name.to_owned()).collect(),
         outcomes,
@@ -396,6 +489,16 @@ pub fn run(options: &Options) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Whether `step` runs in slice `partition` of the gate: the test steps (test, loom, shuttle,
+/// sim) run in every slice, each its own share of the tests ([`sliced`]); the others once, in
+/// the first.
+fn runs_in_slice(step: &Step, partition: Option<(usize, usize)>) -> bool {
+    match partition {
+        Some((k, _)) => k == 1 || step.tests,
+        None => true,
     }
 }
 
@@ -613,6 +716,16 @@ mod tests {
             ("RUSTFLAGS".into(), "--cfg loom".into())
         );
         assert_eq!(context.loom_target_dir, PathBuf::from("/ws/target/loom"));
+        assert_eq!(context.shuttle_iterations, "20000");
+        assert_eq!(context.shuttle_seed, None);
+        assert_eq!(
+            context.shuttle_rustflags,
+            ("RUSTFLAGS".into(), "--cfg shuttle".into())
+        );
+        assert_eq!(
+            context.shuttle_target_dir,
+            PathBuf::from("/ws/target/shuttle")
+        );
     }
 
     #[test]
@@ -622,11 +735,24 @@ mod tests {
             ("LOOM_MAX_PREEMPTIONS", "2"),
             ("RUSTFLAGS", "-D warnings "),
             ("CARGO_TARGET_DIR", "/tmp/t"),
+            ("SHUTTLE_ITERATIONS", "777"),
+            ("SHUTTLE_SEED", " 42 "),
         ]);
         assert_eq!(context.proptest_cases, "10000");
         assert_eq!(context.loom_max_preemptions, "2");
         assert_eq!(context.loom_rustflags.1, "-D warnings --cfg loom");
         assert_eq!(context.loom_target_dir, PathBuf::from("/tmp/t/loom"));
+        assert_eq!(context.shuttle_iterations, "777");
+        assert_eq!(context.shuttle_seed.as_deref(), Some("42"));
+        assert_eq!(context.shuttle_rustflags.1, "-D warnings --cfg shuttle");
+        assert_eq!(context.shuttle_target_dir, PathBuf::from("/tmp/t/shuttle"));
+        // A relative CARGO_TARGET_DIR is the workspace root's.
+        let relative = context_for(Profile::Quick, &[("CARGO_TARGET_DIR", "out")]);
+        assert_eq!(relative.loom_target_dir, PathBuf::from("/ws/out/loom"));
+        assert_eq!(
+            relative.shuttle_target_dir,
+            PathBuf::from("/ws/out/shuttle")
+        );
     }
 
     #[test]
@@ -636,18 +762,27 @@ mod tests {
             (
                 deep.proptest_cases.as_str(),
                 deep.loom_max_preemptions.as_str(),
+                deep.shuttle_iterations.as_str(),
                 deep.sim_seeds.as_str()
             ),
-            ("10000", "4", "10000")
+            ("10000", "4", "500000", "10000")
         );
         assert!(deep.exhaustive_pairs);
         assert!(!context_for(Profile::Quick, &[]).exhaustive_pairs);
         let deep = context_for(
             Profile::Deep,
-            &[("SIM_SEEDS", "50"), ("LOOM_EXHAUSTIVE_PAIRS", "0")],
+            &[
+                ("SIM_SEEDS", "50"),
+                ("LOOM_EXHAUSTIVE_PAIRS", "0"),
+                ("SHUTTLE_ITERATIONS", "1000"),
+            ],
         );
         assert_eq!(deep.sim_seeds, "50");
+        assert_eq!(deep.shuttle_iterations, "1000");
         assert!(!deep.exhaustive_pairs);
+        // An empty variable is unset: the preset's value stands.
+        let deep = context_for(Profile::Deep, &[("SHUTTLE_ITERATIONS", " ")]);
+        assert_eq!(deep.shuttle_iterations, "500000");
     }
 
     #[test]
@@ -662,6 +797,18 @@ mod tests {
                 "CARGO_ENCODED_RUSTFLAGS".into(),
                 "-Dwarnings\x1f--cfg\x1floom".into()
             )
+        );
+        assert_eq!(
+            context.shuttle_rustflags,
+            (
+                "CARGO_ENCODED_RUSTFLAGS".into(),
+                "-Dwarnings\x1f--cfg\x1fshuttle".into()
+            )
+        );
+        let empty = context_for(Profile::Quick, &[("CARGO_ENCODED_RUSTFLAGS", "")]);
+        assert_eq!(
+            empty.shuttle_rustflags,
+            ("CARGO_ENCODED_RUSTFLAGS".into(), "--cfg\x1fshuttle".into())
         );
     }
 
@@ -681,15 +828,131 @@ mod tests {
                 "cargo clippy --all-targets -- -D warnings",
                 "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom \
                  cargo clippy --all-targets -- -D warnings",
+                "RUSTFLAGS='--cfg shuttle' CARGO_TARGET_DIR=target/shuttle \
+                 cargo clippy --all-targets -- -D warnings",
                 "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps",
                 "PROPTEST_CASES=256 cargo test --no-fail-fast -- --skip properties::fetch_invariants",
                 "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
                  cargo test --release --test loom -- --nocapture --test-threads=1",
+                "RUSTFLAGS='--cfg shuttle' CARGO_TARGET_DIR=target/shuttle SHUTTLE_ITERATIONS=20000 \
+                 cargo test --release --test shuttle -- --nocapture --test-threads=1",
                 "PROPTEST_CASES=256 SIM_SEEDS=32 cargo test --release --test sim",
             ]
         );
         let tests: Vec<bool> = steps.iter().map(|s| s.tests).collect();
-        assert_eq!(tests, [false, false, false, false, true, true, true]);
+        assert_eq!(
+            tests,
+            [false, false, false, false, false, true, true, true, true]
+        );
+    }
+
+    /// The shuttle step of `steps(context)`.
+    fn shuttle_step(context: &Context) -> Step {
+        steps(context)
+            .into_iter()
+            .find(|step| step.name == "shuttle")
+            .expect("a shuttle step")
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn partitions_slice_the_test_steps_and_run_the_others_once() {
+        let steps = steps(&context(&[]));
+        let running = |partition| -> Vec<&str> {
+            steps
+                .iter()
+                .filter(|step| runs_in_slice(step, partition))
+                .map(|step| step.name)
+                .collect()
+        };
+        assert_eq!(running(None), STEP_NAMES);
+        assert_eq!(running(Some((1, 4))), STEP_NAMES);
+        for k in 2..=4 {
+            assert_eq!(running(Some((k, 4))), ["test", "loom", "shuttle", "sim"]);
+        }
+    }
+
+    #[test]
+    fn the_shuttle_steps_follow_their_loom_counterparts() {
+        let names: Vec<&str> = steps(&context(&[])).iter().map(|s| s.name).collect();
+        let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert_eq!(at("clippy-shuttle"), at("clippy-loom") + 1);
+        assert_eq!(at("shuttle"), at("loom") + 1);
+        assert!(at("shuttle") < at("sim"));
+    }
+
+    #[test]
+    fn the_shuttle_step_per_preset() {
+        let args = [
+            "test",
+            "--release",
+            "--test",
+            "shuttle",
+            "--",
+            "--nocapture",
+            "--test-threads=1",
+        ];
+        for (profile, iterations) in [(Profile::Quick, "20000"), (Profile::Deep, "500000")] {
+            let step = shuttle_step(&context_for(profile, &[]));
+            assert_eq!(step.args, args, "{profile:?}");
+            assert_eq!(
+                step.env,
+                env(&[
+                    ("RUSTFLAGS", "--cfg shuttle"),
+                    ("CARGO_TARGET_DIR", "/ws/target/shuttle"),
+                    ("SHUTTLE_ITERATIONS", iterations),
+                ]),
+                "{profile:?}"
+            );
+            assert!(step.tests);
+            assert_eq!(step.tiers, [Tier::Shuttle]);
+        }
+        // The environment over the preset; a seed, when set, is passed on (and so in the repro).
+        let step = shuttle_step(&context_for(
+            Profile::Deep,
+            &[
+                ("SHUTTLE_ITERATIONS", "3000"),
+                ("SHUTTLE_SEED", "4355332447452599874"),
+                ("RUSTFLAGS", "-C debug-assertions"),
+                ("CARGO_TARGET_DIR", "/tmp/t"),
+            ],
+        ));
+        assert_eq!(
+            step.env,
+            env(&[
+                ("RUSTFLAGS", "-C debug-assertions --cfg shuttle"),
+                ("CARGO_TARGET_DIR", "/tmp/t/shuttle"),
+                ("SHUTTLE_ITERATIONS", "3000"),
+                ("SHUTTLE_SEED", "4355332447452599874"),
+            ])
+        );
+        // The shuttle settings stay out of every other step.
+        for step in steps(&context_for(Profile::Deep, &[("SHUTTLE_SEED", "1")])) {
+            let shuttle = matches!(step.name, "shuttle" | "clippy-shuttle");
+            let mentions = step
+                .env
+                .iter()
+                .any(|(key, value)| key.starts_with("SHUTTLE_") || value.contains("shuttle"));
+            assert_eq!(mentions, shuttle, "step `{}`", step.name);
+        }
+        let clippy = steps(&context_for(Profile::Deep, &[]))
+            .into_iter()
+            .find(|step| step.name == "clippy-shuttle")
+            .unwrap();
+        assert_eq!(
+            clippy.env,
+            env(&[
+                ("RUSTFLAGS", "--cfg shuttle"),
+                ("CARGO_TARGET_DIR", "/ws/target/shuttle"),
+            ])
+        );
+        assert!(!clippy.tests);
     }
 
     #[test]
@@ -719,6 +982,14 @@ mod tests {
             parse(&["--skip", "doc", "--deep", "--skip", "clippy-loom"]),
             options(Profile::Deep, &["doc", "clippy-loom"])
         );
+        assert_eq!(
+            parse(&["--skip", "shuttle", "--skip", "clippy-shuttle"]),
+            options(Profile::Quick, &["shuttle", "clippy-shuttle"])
+        );
+        for step in STEP_NAMES {
+            assert_eq!(parse(&["--skip", step]), options(Profile::Quick, &[step]));
+        }
+        assert!(parse(&["--skip", "shuttles"]).is_err());
         assert_eq!(parse(&["--help"]), Ok(None));
         assert!(parse(&["--skip"]).is_err());
         assert!(parse(&["--skip", "tests"]).is_err());

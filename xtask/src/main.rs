@@ -19,8 +19,8 @@ USAGE:
     cargo xtask <COMMAND> [OPTIONS]
 
 COMMANDS:
-    gate    run the correctness gate (fmt, clippy, doc, tests, loom models, simulation
-            seeds) and write a summary to target/gate/summary.{json,md};
+    gate    run the correctness gate (fmt, clippy, doc, tests, loom models, shuttle
+            schedules, simulation seeds) and write a summary to target/gate/summary.{json,md};
             `cargo xtask gate --help` for more
     miri    the tests that reach unsafe code under Miri (nightly)
     mutants mutation testing of src/ with cargo-mutants, loom included;

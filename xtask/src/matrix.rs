@@ -3,9 +3,10 @@
 //!
 //! A test is mapped to a pattern by its binary (`tests/<pattern>.rs`, `tests/<pattern>_model.rs`,
 //! `tests/postgres.rs` → conn_pool, `sim-tests/` → fetch) or, for binaries that cover several
-//! patterns (the unit tests, doctests, `drop_in`, the loom binary), by the first word of its name
-//! that is a pattern (`sync::semaphore::tests::x`, `src/sync/mutex.rs - …`, `rwlock_behaves_like…`,
-//! `channel::close_races`). Tests no pattern claims land in the `other` row.
+//! patterns (the unit tests, doctests, `drop_in`, the loom and shuttle binaries), by the first word
+//! of its name that is a pattern (`sync::semaphore::tests::x`, `src/sync/mutex.rs - …`,
+//! `rwlock_behaves_like…`, `channel::close_races`). Tests no pattern claims land in the `other`
+//! row.
 
 use std::collections::BTreeSet;
 
@@ -34,11 +35,20 @@ pub enum Tier {
     /// The `tests/*_model.rs` state machines.
     Proptest,
     Loom,
+    /// The shuttle tests (`shuttle-tests/`): sampled schedules of many parties.
+    Shuttle,
     /// The turmoil simulations (`sim-tests/`).
     Sim,
 }
 
-pub const TIERS: [Tier; 4] = [Tier::Tests, Tier::Proptest, Tier::Loom, Tier::Sim];
+/// The columns of the pattern table, in order.
+pub const TIERS: [Tier; 5] = [
+    Tier::Tests,
+    Tier::Proptest,
+    Tier::Loom,
+    Tier::Shuttle,
+    Tier::Sim,
+];
 
 impl Tier {
     pub fn name(self) -> &'static str {
@@ -46,6 +56,7 @@ impl Tier {
             Tier::Tests => "tests",
             Tier::Proptest => "proptest",
             Tier::Loom => "loom",
+            Tier::Shuttle => "shuttle",
             Tier::Sim => "sim",
         }
     }
@@ -76,6 +87,7 @@ pub fn classify(binary: &str, test: &str) -> (&'static str, Tier) {
         "test_server" => ("fetch", Tier::Tests),
         "postgres" => ("conn_pool", Tier::Tests),
         "loom" => (pattern_in(test).unwrap_or(OTHER), Tier::Loom),
+        "shuttle" => (pattern_in(test).unwrap_or(OTHER), Tier::Shuttle),
         _ => {
             if let Some(pattern) = binary.strip_suffix("_model").and_then(pattern_in) {
                 return (pattern, Tier::Proptest);
@@ -103,6 +115,8 @@ pub struct Cell {
     pub models_failed: u64,
     pub iterations: u64,
     pub bounds: BTreeSet<String>,
+    /// Shuttle schedules run, summed over the `shuttle test` lines (every scheduler and call).
+    pub schedules: u64,
 }
 
 impl Cell {
@@ -114,7 +128,8 @@ impl Cell {
         self.failed == 0 && self.crashed == 0
     }
 
-    /// E.g. `14 tests`, `5 props × 256`, `7 models @3, 412k it.`, `43 × 32 seeds`; `-` if empty.
+    /// E.g. `14 tests`, `5 props × 256`, `7 models @3, 412k it.`, `3 tests, 240k schedules`,
+    /// `43 × 32 seeds`; `-` if empty.
     pub fn what(&self, tier: Tier, proptest_cases: &str, sim_seeds: &str) -> String {
         let ran = self.passed + self.failed;
         let mut text = match tier {
@@ -133,7 +148,10 @@ impl Cell {
                     human(self.iterations)
                 )
             }
-            Tier::Tests | Tier::Loom => format!("{ran} tests"),
+            Tier::Shuttle if self.schedules > 0 => {
+                format!("{ran} tests, {} schedules", human(self.schedules))
+            }
+            Tier::Tests | Tier::Loom | Tier::Shuttle => format!("{ran} tests"),
             Tier::Proptest => format!("{ran} props × {proptest_cases}"),
             Tier::Sim => format!("{ran} × {sim_seeds} seeds"),
         };
@@ -169,20 +187,20 @@ pub fn human(n: u64) -> String {
 /// One row per pattern (and `other` if anything landed there), one cell per tier.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Matrix {
-    pub rows: Vec<(&'static str, [Cell; 4])>,
+    pub rows: Vec<(&'static str, [Cell; TIERS.len()])>,
 }
 
 impl Matrix {
     /// Builds the table from the steps' outcomes; each step contributes only to its own tiers
     /// (`cargo test` also runs the simulations with a few seeds: the sim step is what counts).
     pub fn build(outcomes: &[Outcome]) -> Matrix {
-        let mut rows: Vec<(&'static str, [Cell; 4])> = PATTERNS
+        let mut rows: Vec<(&'static str, [Cell; TIERS.len()])> = PATTERNS
             .iter()
             .chain([&OTHER])
             .map(|&pattern| (pattern, Default::default()))
             .collect();
         fn cell<'a>(
-            rows: &'a mut [(&'static str, [Cell; 4])],
+            rows: &'a mut [(&'static str, [Cell; TIERS.len()])],
             pattern: &str,
             tier: Tier,
         ) -> Option<&'a mut Cell> {
@@ -227,6 +245,17 @@ impl Matrix {
                     }
                 }
             }
+            if outcome.tiers.contains(&Tier::Shuttle) {
+                for line in &outcome.counts.shuttle {
+                    if let Some(cell) = cell(
+                        &mut rows,
+                        pattern_in(&line.name).unwrap_or(OTHER),
+                        Tier::Shuttle,
+                    ) {
+                        cell.schedules += line.schedules;
+                    }
+                }
+            }
         }
         rows.retain(|(pattern, cells)| *pattern != OTHER || cells.iter().any(|c| !c.is_empty()));
         Matrix { rows }
@@ -236,7 +265,7 @@ impl Matrix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Counts, ModelLine, Run};
+    use crate::report::{Counts, ModelLine, Run, ShuttleLine};
 
     #[test]
     fn maps_binaries_and_test_names_to_patterns() {
@@ -253,6 +282,16 @@ mod tests {
             ("rwlock", Tier::Loom)
         );
         assert_eq!(classify("loom", "model::helpers"), (OTHER, Tier::Loom));
+        assert_eq!(classify("shuttle", "rwlock::x"), ("rwlock", Tier::Shuttle));
+        assert_eq!(
+            classify(
+                "shuttle",
+                "conn_pool::conn_pool_many_parties_never_exceed_the_maximum"
+            ),
+            ("conn_pool", Tier::Shuttle)
+        );
+        assert_eq!(classify("shuttle", "runner::x"), (OTHER, Tier::Shuttle));
+        assert_eq!(classify("shuttle", ""), (OTHER, Tier::Shuttle));
         assert_eq!(
             classify(
                 "drop_in",
@@ -389,6 +428,124 @@ mod tests {
         assert_eq!(text("rwlock", Tier::Proptest), "1 props × 256 FAILED");
         assert_eq!(text("fetch", Tier::Sim), "2 × 32 seeds ok");
         assert_eq!(text("pool", Tier::Tests), "1 tests (1 crashed) FAILED");
+    }
+
+    fn shuttle_line(name: &str, scheduler: &str, schedules: u64) -> ShuttleLine {
+        ShuttleLine {
+            name: name.into(),
+            scheduler: scheduler.into(),
+            schedules,
+        }
+    }
+
+    #[test]
+    fn shuttle_cells_count_tests_and_schedules() {
+        let shuttle_step = outcome(
+            &[Tier::Shuttle],
+            vec![run(
+                "shuttle",
+                &[
+                    ("rwlock::a", Status::Passed),
+                    ("rwlock::b", Status::Passed),
+                    // A self-test of a naive version: it prints no schedule lines.
+                    ("rwlock::naive_is_caught", Status::Passed),
+                    ("pool::p", Status::Failed),
+                    ("semaphore::s", Status::Ignored),
+                ],
+                true,
+            )],
+            Vec::new(),
+        );
+        let shuttle_step = Outcome {
+            counts: Counts {
+                shuttle: vec![
+                    shuttle_line("rwlock::a", "random", 60_000),
+                    shuttle_line("rwlock::a", "pct", 60_000),
+                    // A test that runs its checker twice: one line per call and scheduler.
+                    shuttle_line("rwlock::b", "random", 30_000),
+                    shuttle_line("rwlock::b", "pct", 30_000),
+                    shuttle_line("rwlock::b", "random", 30_000),
+                    shuttle_line("rwlock::b", "pct", 30_000),
+                    shuttle_line("pool::p", "random", 1_234),
+                    shuttle_line("helpers::x", "pct", 5),
+                ],
+                ..shuttle_step.counts
+            },
+            ..shuttle_step
+        };
+        // A step of other tiers does not fill the shuttle column, even from a `shuttle` binary.
+        let test_step = outcome(
+            &[Tier::Tests, Tier::Proptest],
+            vec![run("shuttle", &[("mutex::m", Status::Passed)], true)],
+            Vec::new(),
+        );
+        let test_step = Outcome {
+            counts: Counts {
+                shuttle: vec![shuttle_line("mutex::m", "random", 100)],
+                ..test_step.counts
+            },
+            ..test_step
+        };
+        let matrix = Matrix::build(&[test_step, shuttle_step]);
+        let row = |p: &str| &matrix.rows.iter().find(|(q, _)| *q == p).unwrap().1;
+        let text = |p: &str, t: Tier| row(p)[t.index()].text(t, "256", "32");
+        assert_eq!(text("rwlock", Tier::Shuttle), "3 tests, 240k schedules ok");
+        assert_eq!(row("rwlock")[Tier::Shuttle.index()].schedules, 240_000);
+        assert_eq!(
+            text("pool", Tier::Shuttle),
+            "1 tests, 1234 schedules FAILED"
+        );
+        assert_eq!(text("semaphore", Tier::Shuttle), "0 tests (+1 ignored) ok");
+        assert_eq!(text("mutex", Tier::Shuttle), "-");
+        assert_eq!(text(OTHER, Tier::Shuttle), "0 tests, 5 schedules ok");
+        assert_eq!(
+            matrix.rows.last().map(|(p, _)| *p),
+            Some(OTHER),
+            "a schedule line no pattern claims lands in `other`"
+        );
+        for tier in [Tier::Tests, Tier::Proptest, Tier::Loom, Tier::Sim] {
+            assert_eq!(text("rwlock", tier), "-", "{tier:?}");
+        }
+    }
+
+    #[test]
+    fn shuttle_cell_text() {
+        let cell = Cell {
+            passed: 3,
+            schedules: 240_000,
+            ..Cell::default()
+        };
+        assert_eq!(
+            cell.text(Tier::Shuttle, "256", "32"),
+            "3 tests, 240k schedules ok"
+        );
+        let cell = Cell {
+            passed: 2,
+            failed: 1,
+            crashed: 1,
+            schedules: 2_500_000,
+            ..Cell::default()
+        };
+        assert_eq!(
+            cell.text(Tier::Shuttle, "256", "32"),
+            "3 tests, 2.5M schedules (1 crashed) FAILED"
+        );
+        // No schedule line (the binary stopped first, or only self-tests ran): tests alone.
+        let cell = Cell {
+            passed: 4,
+            ..Cell::default()
+        };
+        assert_eq!(cell.text(Tier::Shuttle, "256", "32"), "4 tests ok");
+        assert_eq!(Cell::default().text(Tier::Shuttle, "256", "32"), "-");
+    }
+
+    #[test]
+    fn tiers_are_the_table_columns_in_order() {
+        let names: Vec<&str> = TIERS.iter().map(|t| t.name()).collect();
+        assert_eq!(names, ["tests", "proptest", "loom", "shuttle", "sim"]);
+        for (i, tier) in TIERS.iter().enumerate() {
+            assert_eq!(tier.index(), i);
+        }
     }
 
     #[test]

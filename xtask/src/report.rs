@@ -23,6 +23,8 @@ pub struct Counts {
     pub runs: Vec<Run>,
     /// The `loom model` lines the loom models printed.
     pub models: Vec<ModelLine>,
+    /// The `shuttle test` lines the shuttle tests printed (one per call and scheduler).
+    pub shuttle: Vec<ShuttleLine>,
 }
 
 /// What one test binary ran (one `running N tests` block of libtest's output).
@@ -106,6 +108,39 @@ pub fn parse_model_line(line: &str) -> Option<ModelLine> {
     })
 }
 
+/// One `shuttle test `NAME`: N SCHEDULER schedules (seed S) in T` line of the shuttle runner
+/// (`shuttle-tests/runner.rs`): a test prints one per scheduler for every run of its checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShuttleLine {
+    pub name: String,
+    /// `random` or `pct`.
+    pub scheduler: String,
+    pub schedules: u64,
+}
+
+/// Parses a `shuttle test` line; `None` for any other line, including the runner's `shuttle test
+/// `NAME` FAILED under …` report (the failure itself is the test's `FAILED` status).
+pub fn parse_shuttle_line(line: &str) -> Option<ShuttleLine> {
+    let rest = line.trim().strip_prefix("shuttle test `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let rest = rest.strip_prefix(": ")?;
+    let (schedules, rest) = rest.split_once(' ')?;
+    let (scheduler, rest) = rest.split_once(' ')?;
+    let seed = rest.strip_prefix("schedules (seed ")?.split_once(')')?.0;
+    let valid_scheduler = !scheduler.is_empty()
+        && scheduler
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name.is_empty() || !valid_scheduler || seed.parse::<u64>().is_err() {
+        return None;
+    }
+    Some(ShuttleLine {
+        name: name.to_owned(),
+        scheduler: scheduler.to_owned(),
+        schedules: schedules.parse().ok()?,
+    })
+}
+
 /// Splits bytes arriving in arbitrary chunks into lines.
 #[derive(Debug, Default)]
 struct Lines {
@@ -152,34 +187,45 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
-/// Scans a step's stderr (cargo's and the tests'): which binary runs next, and the loom models.
+/// Scans a step's stderr (cargo's and the tests'): which binary runs next, the loom models and
+/// the shuttle tests' schedules.
 #[derive(Debug, Default)]
 pub struct ErrScanner {
     lines: Lines,
+    found: ErrFound,
+}
+
+/// What a step's stderr told.
+#[derive(Debug, Default)]
+struct ErrFound {
+    /// From cargo's `Running` lines, in order.
     binaries: Vec<String>,
     models: Vec<ModelLine>,
+    shuttle: Vec<ShuttleLine>,
 }
 
 impl ErrScanner {
     pub fn feed(&mut self, bytes: &[u8]) {
-        let (binaries, models) = (&mut self.binaries, &mut self.models);
-        self.lines
-            .feed(bytes, |line| scan_err_line(line, binaries, models));
+        let found = &mut self.found;
+        self.lines.feed(bytes, |line| found.scan(line));
     }
 
-    fn finish(mut self) -> (Vec<String>, Vec<ModelLine>) {
-        let (binaries, models) = (&mut self.binaries, &mut self.models);
-        self.lines
-            .finish(|line| scan_err_line(line, binaries, models));
-        (self.binaries, self.models)
+    fn finish(mut self) -> ErrFound {
+        let found = &mut self.found;
+        self.lines.finish(|line| found.scan(line));
+        self.found
     }
 }
 
-fn scan_err_line(line: &str, binaries: &mut Vec<String>, models: &mut Vec<ModelLine>) {
-    if let Some(binary) = parse_cargo_running(line) {
-        binaries.push(binary);
-    } else if let Some(model) = parse_model_line(line) {
-        models.push(model);
+impl ErrFound {
+    fn scan(&mut self, line: &str) {
+        if let Some(binary) = parse_cargo_running(line) {
+            self.binaries.push(binary);
+        } else if let Some(model) = parse_model_line(line) {
+            self.models.push(model);
+        } else if let Some(shuttle) = parse_shuttle_line(line) {
+            self.shuttle.push(shuttle);
+        }
     }
 }
 
@@ -258,11 +304,12 @@ impl Scanner {
     pub fn finish(mut self, stderr: ErrScanner) -> Counts {
         let counts = &mut self.counts;
         self.lines.finish(|line| scan_line(line, counts));
-        let (binaries, models) = stderr.finish();
-        for (run, binary) in self.counts.runs.iter_mut().zip(binaries) {
+        let found = stderr.finish();
+        for (run, binary) in self.counts.runs.iter_mut().zip(found.binaries) {
             run.binary = binary;
         }
-        self.counts.models = models;
+        self.counts.models = found.models;
+        self.counts.shuttle = found.shuttle;
         self.counts
     }
 }
@@ -402,6 +449,8 @@ pub struct Summary {
     pub seconds: f64,
     pub proptest_cases: String,
     pub loom_max_preemptions: String,
+    /// Schedules per scheduler and call of the shuttle runner (`SHUTTLE_ITERATIONS`).
+    pub shuttle_iterations: String,
     pub sim_seeds: String,
     /// Steps left out with `--skip`.
     pub skipped: Vec<String>,
@@ -422,19 +471,15 @@ impl Summary {
     }
 
     /// The pattern × tier table as text cells, the header row first.
-    fn matrix_cells(&self) -> Vec<[String; 5]> {
-        let mut rows = vec![[
-            "pattern".to_owned(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ]];
+    fn matrix_cells(&self) -> Vec<[String; TIERS.len() + 1]> {
+        let mut header: [String; TIERS.len() + 1] = Default::default();
+        header[0] = "pattern".to_owned();
         for (i, tier) in TIERS.iter().enumerate() {
-            rows[0][i + 1] = tier.name().to_owned();
+            header[i + 1] = tier.name().to_owned();
         }
+        let mut rows = vec![header];
         for (pattern, cells) in &Matrix::build(&self.outcomes).rows {
-            let mut row: [String; 5] = Default::default();
+            let mut row: [String; TIERS.len() + 1] = Default::default();
             row[0] = (*pattern).to_owned();
             for (i, (cell, tier)) in cells.iter().zip(TIERS).enumerate() {
                 row[i + 1] = cell.text(tier, &self.proptest_cases, &self.sim_seeds);
@@ -454,14 +499,14 @@ impl Summary {
         );
         let _ = writeln!(
             s,
-            "{:<12} {:<7} {:>8} {:>9} {:>7} {:>7} {:>8}",
+            "{:<14} {:<7} {:>8} {:>9} {:>7} {:>7} {:>8}",
             "step", "result", "time", "binaries", "passed", "failed", "ignored"
         );
         for o in &self.outcomes {
             let c = &o.counts;
             let _ = writeln!(
                 s,
-                "{:<12} {:<7} {:>8} {:>9} {:>7} {:>7} {:>8}",
+                "{:<14} {:<7} {:>8} {:>9} {:>7} {:>7} {:>8}",
                 o.name,
                 o.result(),
                 seconds(o.seconds),
@@ -472,18 +517,20 @@ impl Summary {
             );
         }
         for skipped in &self.skipped {
-            let _ = writeln!(s, "{skipped:<12} skipped");
+            let _ = writeln!(s, "{skipped:<14} skipped");
         }
         let _ = writeln!(
             s,
-            "proptest cases: {}   loom max preemptions: {}   sim seeds: {}   total: {}",
+            "proptest cases: {}   loom max preemptions: {}   shuttle iterations: {}   \
+             sim seeds: {}   total: {}",
             self.proptest_cases,
             self.loom_max_preemptions,
+            self.shuttle_iterations,
             self.sim_seeds,
             seconds(self.seconds)
         );
         let matrix = self.matrix_cells();
-        let mut widths = [0usize; 5];
+        let mut widths = [0usize; TIERS.len() + 1];
         for row in &matrix {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
@@ -534,6 +581,11 @@ impl Summary {
             "  \"loom_max_preemptions\": {},",
             json_string(&self.loom_max_preemptions)
         );
+        let _ = writeln!(
+            s,
+            "  \"shuttle_iterations\": {},",
+            json_string(&self.shuttle_iterations)
+        );
         let _ = writeln!(s, "  \"sim_seeds\": {},", json_string(&self.sim_seeds));
         let skipped: Vec<String> = self.skipped.iter().map(|n| json_string(n)).collect();
         let _ = writeln!(s, "  \"skipped_steps\": [{}],", skipped.join(", "));
@@ -549,7 +601,8 @@ impl Summary {
                     s,
                     ", {}: {{\"ran\": {}, \"passed\": {}, \"tests_passed\": {}, \"tests_failed\": {}, \
                      \"tests_ignored\": {}, \"crashed_binaries\": {}, \"models\": {}, \
-                     \"models_failed\": {}, \"iterations\": {}, \"bounds\": [{}], \"text\": {}}}",
+                     \"models_failed\": {}, \"iterations\": {}, \"bounds\": [{}], \
+                     \"schedules\": {}, \"text\": {}}}",
                     json_string(tier.name()),
                     !cell.is_empty(),
                     cell.passed(),
@@ -561,6 +614,7 @@ impl Summary {
                     cell.models_failed,
                     cell.iterations,
                     bounds.join(", "),
+                    cell.schedules,
                     json_string(&cell.text(tier, &self.proptest_cases, &self.sim_seeds))
                 );
             }
@@ -609,17 +663,18 @@ impl Summary {
         let _ = writeln!(
             s,
             "**{verdict}** — profile `{}`, {} total, `PROPTEST_CASES={}`, `LOOM_MAX_PREEMPTIONS={}`, \
-             `SIM_SEEDS={}`\n",
+             `SHUTTLE_ITERATIONS={}`, `SIM_SEEDS={}`\n",
             self.profile,
             seconds(self.seconds),
             self.proptest_cases,
             self.loom_max_preemptions,
+            self.shuttle_iterations,
             self.sim_seeds
         );
         for (i, row) in self.matrix_cells().iter().enumerate() {
             let _ = writeln!(s, "| {} |", row.join(" | "));
             if i == 0 {
-                s.push_str("|---|---|---|---|---|\n");
+                let _ = writeln!(s, "|{}", "---|".repeat(row.len()));
             }
         }
         s.push('\n');
@@ -821,6 +876,196 @@ mod tests {
     }
 
     #[test]
+    fn parses_shuttle_lines() {
+        let line = |name: &str, scheduler: &str, schedules| ShuttleLine {
+            name: name.into(),
+            scheduler: scheduler.into(),
+            schedules,
+        };
+        assert_eq!(
+            parse_shuttle_line(
+                "shuttle test `channel::channel_many_parties_lose_and_duplicate_nothing`: 20000 \
+                 random schedules (seed 4355332447452599874) in 1.41s"
+            ),
+            Some(line(
+                "channel::channel_many_parties_lose_and_duplicate_nothing",
+                "random",
+                20000
+            ))
+        );
+        // Indented, a carriage return, the runner's other duration formats.
+        assert_eq!(
+            parse_shuttle_line(
+                "  shuttle test `rwlock::x`: 500000 pct schedules (seed 0) in 812.34ms\r"
+            ),
+            Some(line("rwlock::x", "pct", 500_000))
+        );
+        assert_eq!(
+            parse_shuttle_line(
+                "shuttle test `pool::y`: 0 pct schedules (seed 18446744073709551615) in 2.00µs"
+            ),
+            Some(line("pool::y", "pct", 0))
+        );
+        for malformed in [
+            "",
+            "test rwlock::x ... ok",
+            // The runner's failure report: the test's FAILED status is what counts.
+            "shuttle test `rwlock::x` FAILED under the random scheduler (seed 1, 20000 schedules). \
+             Run the same schedules again: SHUTTLE_SEED=1 …",
+            "shuttle test `rwlock::x`: many random schedules (seed 1) in 1s",
+            "shuttle test `rwlock::x`: -3 random schedules (seed 1) in 1s",
+            "shuttle test `rwlock::x`: 20000 random schedules in 1s",
+            "shuttle test `rwlock::x`: 20000 random schedules (seed abc) in 1s",
+            "shuttle test `rwlock::x`: 20000 random runs (seed 1) in 1s",
+            "shuttle test `rwlock::x`: 20000  random schedules (seed 1) in 1s",
+            "shuttle test `rwlock::x`: 20000 random schedules (seed 1",
+            "shuttle test `rwlock::x: 20000 random schedules (seed 1) in 1s",
+            "shuttle test ``: 20000 random schedules (seed 1) in 1s",
+            "shuttle test `rwlock::x` 20000 random schedules (seed 1) in 1s",
+            "loom model `rwlock::x`: completed in 5 iterations (preemption bound 3, 1ms)",
+        ] {
+            assert_eq!(parse_shuttle_line(malformed), None, "{malformed:?}");
+        }
+    }
+
+    #[test]
+    fn shuttle_lines_are_collected_from_stderr_across_chunks() {
+        let stderr = "     Running shuttle-tests/main.rs (target/shuttle/release/deps/shuttle-0a1b)\n\
+                      shuttle test `rwlock::x`: 20000 random schedules (seed 7) in 1.00s\n\
+                      shuttle test `rwlock::x`: 20000 pct schedules (seed 7) in 1.20s\n\
+                      shuttle test `rwlock::x` FAILED under the pct scheduler (seed 7, 20000 \
+                      schedules). Run the same schedules again: …\n\
+                      shuttle test `pool::y`: 300 random schedules (seed 9) in 5.1ms";
+        for chunk in [1, 5, 4096] {
+            let mut out = Scanner::default();
+            out.feed(b"running 2 tests\ntest rwlock::x ... ok\ntest pool::y ... ok\n");
+            let mut err = ErrScanner::default();
+            for piece in stderr.as_bytes().chunks(chunk) {
+                err.feed(piece);
+            }
+            let counts = out.finish(err);
+            assert_eq!(counts.runs[0].binary, "shuttle", "chunk size {chunk}");
+            let lines: Vec<(&str, &str, u64)> = counts
+                .shuttle
+                .iter()
+                .map(|l| (l.name.as_str(), l.scheduler.as_str(), l.schedules))
+                .collect();
+            assert_eq!(
+                lines,
+                [
+                    ("rwlock::x", "random", 20000),
+                    ("rwlock::x", "pct", 20000),
+                    ("pool::y", "random", 300)
+                ],
+                "chunk size {chunk}"
+            );
+            assert!(counts.models.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_shuttle_tier_is_rendered_like_the_others() {
+        let mut out = Scanner::default();
+        out.feed(
+            b"running 3 tests\ntest rwlock::a ... ok\ntest rwlock::b ... ok\n\
+              test rwlock::c ... ok\ntest result: ok. 3 passed; 0 failed; 0 ignored\n",
+        );
+        let mut err = ErrScanner::default();
+        err.feed(b"     Running shuttle-tests/main.rs (target/shuttle/release/deps/shuttle-0f)\n");
+        for (test, scheduler) in [("a", "random"), ("a", "pct"), ("b", "random"), ("b", "pct")] {
+            err.feed(
+                format!(
+                    "shuttle test `rwlock::{test}`: 60000 {scheduler} schedules (seed 1) in 1s\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let summary = Summary {
+            profile: "quick".to_owned(),
+            root: "/ws".into(),
+            started_unix: 0,
+            seconds: 2.0,
+            proptest_cases: "256".into(),
+            loom_max_preemptions: "3".into(),
+            shuttle_iterations: "60000".into(),
+            sim_seeds: "32".into(),
+            skipped: Vec::new(),
+            outcomes: vec![Outcome {
+                name: "shuttle",
+                command: "cargo test --release --test shuttle".into(),
+                env: Vec::new(),
+                tests: true,
+                tiers: &[Tier::Shuttle],
+                seconds: 1.0,
+                failure: None,
+                counts: out.finish(err),
+            }],
+        };
+        let cell = "3 tests, 240k schedules ok";
+        let text = summary.to_text();
+        assert!(
+            text.lines().any(|l| l
+                .split_whitespace()
+                .eq(["pattern", "tests", "proptest", "loom", "shuttle", "sim"])),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("rwlock") && l.contains(cell)),
+            "{text}"
+        );
+        assert!(text.contains("shuttle iterations: 60000"), "{text}");
+
+        let json = summary.to_json();
+        assert!(
+            json.contains("\"shuttle_iterations\": \"60000\","),
+            "{json}"
+        );
+        let rwlock = json
+            .lines()
+            .find(|l| l.contains("{\"pattern\": \"rwlock\""))
+            .unwrap();
+        assert!(
+            rwlock.contains(&format!(
+                "\"shuttle\": {{\"ran\": true, \"passed\": true, \"tests_passed\": 3, \
+                 \"tests_failed\": 0, \"tests_ignored\": 0, \"crashed_binaries\": 0, \
+                 \"models\": 0, \"models_failed\": 0, \"iterations\": 0, \"bounds\": [], \
+                 \"schedules\": 240000, \"text\": \"{cell}\"}}"
+            )),
+            "{rwlock}"
+        );
+        // Every tier is an object of the same fields, in the table's order.
+        for line in json.lines().filter(|l| l.contains("{\"pattern\": ")) {
+            assert_eq!(
+                line.matches("\"schedules\": ").count(),
+                TIERS.len(),
+                "{line}"
+            );
+            let at = |key: &str| line.find(&format!("\"{key}\": {{\"ran\"")).unwrap();
+            assert!(at("tests") < at("proptest"), "{line}");
+            assert!(at("proptest") < at("loom"), "{line}");
+            assert!(at("loom") < at("shuttle"), "{line}");
+            assert!(at("shuttle") < at("sim"), "{line}");
+        }
+
+        let markdown = summary.to_markdown();
+        assert!(
+            markdown.contains("`SHUTTLE_ITERATIONS=60000`"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains(
+                "| pattern | tests | proptest | loom | shuttle | sim |\n|---|---|---|---|---|---|\n"
+            ),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains(&format!("| rwlock | - | - | - | {cell} | - |")),
+            "{markdown}"
+        );
+    }
+
+    #[test]
     fn runs_are_named_from_cargo_and_models_collected() {
         let mut out = Scanner::default();
         out.feed(b"running 1 test\ntest a ... ok\ntest result: ok. 1 passed; 0 failed\n");
@@ -912,6 +1157,7 @@ mod tests {
             seconds: 2.0,
             proptest_cases: "256".into(),
             loom_max_preemptions: "3".into(),
+            shuttle_iterations: "20000".into(),
             sim_seeds: "32".into(),
             skipped: vec!["doc".into()],
             outcomes: vec![Outcome {
