@@ -27,13 +27,17 @@ Runs, in order, streaming their output:
                       build's dir)
     5. doc            RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps
     6. test           cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests,
-                      doctests; all but the turmoil property, which step 9 runs)
-    7. loom           cargo test --release --test loom -- --nocapture --test-threads=1
+                      doctests; all but the turmoil property, which step 10 runs)
+    7. no-overflow-checks
+                      cargo test --release --test <each *_model> --test rate, with overflow
+                      checks and debug assertions off (the profile users ship), in
+                      target/release-arith
+    8. loom           cargo test --release --test loom -- --nocapture --test-threads=1
                       (--cfg loom, target/loom; one model at a time)
-    8. shuttle        cargo test --release --test shuttle -- --nocapture --test-threads=1
+    9. shuttle        cargo test --release --test shuttle -- --nocapture --test-threads=1
                       (--cfg shuttle, target/shuttle; SHUTTLE_ITERATIONS random and as many PCT
                       schedules per test, one test at a time)
-    9. sim            cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
+   10. sim            cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
                       the turmoil property, PROPTEST_CASES)
 then prints a summary: per step pass/fail, wall time and test counts, and per pattern x tier
 (tests, proptest, loom, shuttle, sim) what ran (tests; properties x cases; loom models, their
@@ -83,17 +87,31 @@ TIMES (measured on 2 cores):
     summary, target/gate/summary.{json,md}.)
 ";
 
+/// The test binaries the `no-overflow-checks` step runs: the state machines, and the rate
+/// limiter's tests (its counts reach the top of `u32`).
+const RELEASE_ARITH_TESTS: [&str; 8] = [
+    "semaphore_model",
+    "rwlock_model",
+    "channel_model",
+    "concurrency_model",
+    "pool_model",
+    "conn_pool_model",
+    "rate_model",
+    "rate",
+];
+
 /// The turmoil property (`sim-tests/properties.rs`): run by the sim step only.
 const SIM_PROPERTY: &str = "properties::fetch_invariants";
 
 /// The step names, in the order they run.
-pub const STEP_NAMES: [&str; 9] = [
+pub const STEP_NAMES: [&str; 10] = [
     "fmt",
     "clippy",
     "clippy-loom",
     "clippy-shuttle",
     "doc",
     "test",
+    "no-overflow-checks",
     "loom",
     "shuttle",
     "sim",
@@ -243,6 +261,8 @@ pub struct Context {
     /// The same for the shuttle build, with `--cfg shuttle`.
     pub shuttle_rustflags: (String, String),
     pub shuttle_target_dir: PathBuf,
+    /// Where the `no-overflow-checks` step builds (its profile differs from the release one).
+    pub release_arith_target_dir: PathBuf,
     /// Loom models of one spawned thread + main run unbounded (`LOOM_EXHAUSTIVE_PAIRS=1`).
     pub exhaustive_pairs: bool,
 }
@@ -291,6 +311,7 @@ impl Context {
             loom_target_dir: target_dir("loom"),
             shuttle_rustflags: rustflags_with("shuttle"),
             shuttle_target_dir: target_dir("shuttle"),
+            release_arith_target_dir: target_dir("release-arith"),
             exhaustive_pairs: set("LOOM_EXHAUSTIVE_PAIRS")
                 .map_or(profile == Profile::Deep, |value| value == "1"),
             root,
@@ -345,6 +366,25 @@ pub fn steps(context: &Context) -> Vec<Step> {
         shuttle_env.push(("SHUTTLE_SEED".into(), seed.clone()));
     }
     let clippy = ["clippy", "--all-targets", "--", "-D", "warnings"];
+    let mut release_models = vec!["test", "--release", "--no-fail-fast"];
+    for model in RELEASE_ARITH_TESTS {
+        release_models.extend(["--test", model]);
+    }
+    let release_env = vec![
+        (
+            "CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS".into(),
+            "false".into(),
+        ),
+        (
+            "CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS".into(),
+            "false".into(),
+        ),
+        (
+            "CARGO_TARGET_DIR".into(),
+            context.release_arith_target_dir.display().to_string(),
+        ),
+        ("PROPTEST_CASES".into(), context.proptest_cases.clone()),
+    ];
     vec![
         step("fmt", &["fmt", "--all", "--check"], vec![], &[]),
         step("clippy", &clippy, vec![], &[]),
@@ -367,6 +407,12 @@ pub fn steps(context: &Context) -> Vec<Step> {
             vec![("PROPTEST_CASES".into(), context.proptest_cases.clone())],
             &[Tier::Tests, Tier::Proptest],
         ),
+        // The state machines again, built as users ship the crate: no overflow checks and no
+        // debug assertions, so that a wrap a debug panic would catch in the step above cannot
+        // pass unnoticed in a release build. Its own target directory (the profile change would
+        // otherwise rebuild the sim step's release build back and forth). Not in the pattern
+        // table: the test step's columns already count these tests.
+        step("no-overflow-checks", &release_models, release_env, &[]),
         // `--nocapture`: the models' `loom model …: completed in N iterations` lines are the
         // figures the summary reports. One model at a time: two at once on the 2-core machine
         // gained little (loom's threads spend much of their time in the kernel, mapping stacks)
@@ -832,6 +878,12 @@ mod tests {
                  cargo clippy --all-targets -- -D warnings",
                 "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps",
                 "PROPTEST_CASES=256 cargo test --no-fail-fast -- --skip properties::fetch_invariants",
+                "CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=false \
+                 CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=false \
+                 CARGO_TARGET_DIR=target/release-arith PROPTEST_CASES=256 \
+                 cargo test --release --no-fail-fast --test semaphore_model --test rwlock_model \
+                 --test channel_model --test concurrency_model --test pool_model \
+                 --test conn_pool_model --test rate_model --test rate",
                 "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \
                  cargo test --release --test loom -- --nocapture --test-threads=1",
                 "RUSTFLAGS='--cfg shuttle' CARGO_TARGET_DIR=target/shuttle SHUTTLE_ITERATIONS=20000 \
@@ -842,7 +894,9 @@ mod tests {
         let tests: Vec<bool> = steps.iter().map(|s| s.tests).collect();
         assert_eq!(
             tests,
-            [false, false, false, false, false, true, true, true, true]
+            [
+                false, false, false, false, false, true, true, true, true, true
+            ]
         );
     }
 
@@ -874,7 +928,10 @@ mod tests {
         assert_eq!(running(None), STEP_NAMES);
         assert_eq!(running(Some((1, 4))), STEP_NAMES);
         for k in 2..=4 {
-            assert_eq!(running(Some((k, 4))), ["test", "loom", "shuttle", "sim"]);
+            assert_eq!(
+                running(Some((k, 4))),
+                ["test", "no-overflow-checks", "loom", "shuttle", "sim"]
+            );
         }
     }
 
