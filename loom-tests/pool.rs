@@ -15,9 +15,6 @@
 //! Bounding: 2 spawned threads + main each, preemption bound 3 (`LOOM_MAX_PREEMPTIONS` overrides
 //! it, see `model.rs`). Measured at bound 3 in release: 27k to 233k iterations, 5 to 43 s each on
 //! a loaded 2-core machine (the waiting-submit model is the largest).
-//!
-//! `the_report_adds_up_while_a_submission_races_with_shutdown` is a known bug kept as an ignored
-//! reproduction (`-- --ignored`); see its doc comment.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -23,5 +23,9 @@ mod naive_semaphore;
 mod semaphore_under_test;
 
 mod channel;
+mod conn_pool;
+mod pool;
 mod runner;
+mod rwlock;
 mod semaphore;
+mod shutdown;

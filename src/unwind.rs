@@ -1,7 +1,8 @@
 //! User code that runs inside the primitives — a value's `Drop`, a manager's `discard` — may
 //! panic. Where a primitive runs it for many items at once (dropping what a closed channel still
 //! holds, discarding a closed pool's idle objects), one panic must not leave the rest undone:
-//! [`for_each_then_resume`] runs every item, then raises the first panic in the caller.
+//! [`for_each_then_resume`] runs every item, then raises the first panic in the caller. And
+//! bookkeeping that must follow user code whether it returns or panics goes in a [`Defer`].
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
@@ -18,6 +19,24 @@ pub(crate) fn for_each_then_resume<T>(items: impl IntoIterator<Item = T>, mut f:
     if let Some(panic) = first {
         if !std::thread::panicking() {
             resume_unwind(panic);
+        }
+    }
+}
+
+/// Runs its closure when dropped: at the end of the scope, or while unwinding from a panic in
+/// the user code that ran before it.
+pub(crate) struct Defer<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Defer<F> {
+    pub(crate) fn new(f: F) -> Self {
+        Defer(Some(f))
+    }
+}
+
+impl<F: FnOnce()> Drop for Defer<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
         }
     }
 }

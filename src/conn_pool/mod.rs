@@ -459,8 +459,10 @@ impl<M: Manager, C: Clock> Pool<M, C> {
             std::mem::take(&mut state.idle)
         };
         shared.slots.close();
-        lock(&shared.state).size -= idle.len();
-        // User code, once the books are right; one that panics does not stop the others.
+        // The objects count in the size until their discards (user code) have returned, or
+        // panicked; one that panics does not stop the others.
+        let discarded = idle.len();
+        let _uncount = crate::unwind::Defer::new(|| lock(&shared.state).size -= discarded);
         crate::unwind::for_each_then_resume(idle, |object| shared.manager.discard(object));
         true
     }

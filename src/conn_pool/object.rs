@@ -8,6 +8,7 @@ use super::{Manager, Shared};
 use crate::loom::{Arc, lock};
 use crate::sync::OwnedSemaphorePermit;
 use crate::time::{Clock, TokioClock};
+use crate::unwind::Defer;
 
 /// One `get()`'s hold on the pool, from the moment it has a slot: the slot's permit, and the
 /// object once there is one. Every way out goes through its `Drop`, which keeps the books:
@@ -42,13 +43,17 @@ impl<M: Manager, C: Clock> Slot<M, C> {
     /// Discards the object held (if any) and releases its place in the size; keeps the permit.
     pub(super) fn discard_object(&mut self) {
         let object = self.object.take();
-        if std::mem::take(&mut self.counted) {
-            lock(&self.shared.state).size -= 1;
-        }
-        // User code (the manager's `discard`, the object's `Drop`) runs last, once the books are
-        // right: if it panics, nothing is left half-counted.
+        let counted = std::mem::take(&mut self.counted);
+        let shared = &self.shared;
+        // The object counts in the size until its discard (user code: the manager's `discard`,
+        // the object's `Drop`) has returned — or panicked: the count is taken off either way.
+        let _uncount = Defer::new(|| {
+            if counted {
+                lock(&shared.state).size -= 1;
+            }
+        });
         if let Some(object) = object {
-            self.shared.manager.discard(object);
+            shared.manager.discard(object);
         }
     }
 

@@ -155,9 +155,18 @@ impl Scope {
             }
         }
         let mut locked: Vec<MutexGuard<'_, State>> = Vec::with_capacity(chain.len());
-        for node in chain.iter().rev() {
+        for (depth, node) in chain.iter().rev().enumerate() {
             let state = lock(&node.state);
             if state.triggered {
+                drop(state);
+                drop(locked);
+                // The trigger sets the flags before it closes the signals (which runs wakers:
+                // not under a lock). A refusal must never be seen before the trigger is: close
+                // the signals of the triggered scope and of every scope below it down to this
+                // one (idempotent; the trigger closes them too).
+                for below in chain.iter().rev().skip(depth) {
+                    below.signal.close();
+                }
                 return None;
             }
             locked.push(state);
@@ -210,6 +219,9 @@ impl Scope {
                 state.triggered && state.live == 0
             };
             if now_drained {
+                // `wait` returns once `drained` closes: by then the tokens must see the trigger,
+                // whose own close of `signal` may not have run yet (idempotent).
+                node.signal.close();
                 node.drained.close();
             }
             own = false;
