@@ -447,3 +447,47 @@ fn is_closed_only_after_close() {
     assert!(Semaphore::new_closed().is_closed());
     assert!(!Semaphore::new(0).is_closed());
 }
+
+/// The numbers at their extremes: a semaphore created with `MAX_PERMITS`, requests of `u32::MAX`
+/// (waits: more than there are), `add_permits` past the maximum (the documented panic, leaving
+/// the count as it was), and held permits given back to a full semaphore (they are counted, and
+/// a later `add_permits` still refuses cleanly instead of underflowing).
+#[test]
+fn permits_at_the_extremes() {
+    let max = Semaphore::MAX_PERMITS;
+    let semaphore = Semaphore::new(max);
+    assert_eq!(semaphore.available_permits(), max);
+    let held = semaphore.try_acquire_many(u32::MAX).unwrap();
+    assert_eq!(semaphore.available_permits(), max - u32::MAX as usize);
+    semaphore.add_permits(u32::MAX as usize);
+    assert_eq!(semaphore.available_permits(), max);
+    let refused = std::panic::catch_unwind(AssertUnwindSafe(|| semaphore.add_permits(1)));
+    assert!(
+        refused.is_err(),
+        "adding past MAX_PERMITS panics, as documented"
+    );
+    assert_eq!(
+        semaphore.available_permits(),
+        max,
+        "a refused add changes nothing"
+    );
+    // Given back to a full semaphore: counted, above the maximum.
+    drop(held);
+    assert_eq!(semaphore.available_permits(), max + u32::MAX as usize);
+    let refused = std::panic::catch_unwind(AssertUnwindSafe(|| semaphore.add_permits(1)));
+    assert!(
+        refused.is_err(),
+        "still refused, without an arithmetic overflow"
+    );
+    assert_eq!(
+        semaphore.forget_permits(usize::MAX),
+        max + u32::MAX as usize
+    );
+    assert_eq!(semaphore.available_permits(), 0);
+    semaphore.add_permits(max);
+    let mut waiter = spawn(semaphore.acquire_many(u32::MAX));
+    // 64-bit: u32::MAX <= MAX_PERMITS, granted at once when available.
+    assert_ready_ok!(waiter.poll()).forget();
+    assert_eq!(semaphore.available_permits(), max - u32::MAX as usize);
+    assert_eq!(semaphore.forget_permits(0), 0);
+}

@@ -29,7 +29,8 @@ Runs, in order, streaming their output:
     6. test           cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests,
                       doctests; all but the turmoil property, which step 10 runs)
     7. no-overflow-checks
-                      cargo test --release --test <each *_model> --test rate, with overflow
+                      cargo test --release --test <each *_model> --test semaphore --test rate,
+                      with overflow
                       checks and debug assertions off (the profile users ship), in
                       target/release-arith
     8. loom           cargo test --release --test loom -- --nocapture --test-threads=1
@@ -87,9 +88,10 @@ TIMES (measured on 2 cores):
     summary, target/gate/summary.{json,md}.)
 ";
 
-/// The test binaries the `no-overflow-checks` step runs: the state machines, and the rate
-/// limiter's tests (its counts reach the top of `u32`).
-const RELEASE_ARITH_TESTS: [&str; 8] = [
+/// The test binaries the `no-overflow-checks` step runs: the state machines, and the semaphore's
+/// and the rate limiter's tests (their counts reach `MAX_PERMITS` and the top of `u32`).
+const RELEASE_ARITH_TESTS: [&str; 9] = [
+    "semaphore",
     "semaphore_model",
     "rwlock_model",
     "channel_model",
@@ -881,7 +883,8 @@ mod tests {
                 "CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=false \
                  CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=false \
                  CARGO_TARGET_DIR=target/release-arith PROPTEST_CASES=256 \
-                 cargo test --release --no-fail-fast --test semaphore_model --test rwlock_model \
+                 cargo test --release --no-fail-fast --test semaphore --test semaphore_model \
+                 --test rwlock_model \
                  --test channel_model --test concurrency_model --test pool_model \
                  --test conn_pool_model --test rate_model --test rate",
                 "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=3 \

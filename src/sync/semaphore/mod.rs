@@ -177,8 +177,10 @@ impl Semaphore {
     #[track_caller]
     pub fn add_permits(&self, n: usize) {
         let available = self.available_permits();
+        // Saturating: held permits given back after the semaphore was filled to the maximum
+        // may leave more than `MAX_PERMITS` available (the state word has room for them).
         assert!(
-            n <= Self::MAX_PERMITS - available,
+            n <= Self::MAX_PERMITS.saturating_sub(available),
             "adding {n} permits to {available} would exceed MAX_PERMITS ({})",
             Self::MAX_PERMITS
         );
