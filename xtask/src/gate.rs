@@ -30,9 +30,8 @@ Runs, in order, streaming their output:
                       doctests; all but the turmoil property, which step 10 runs)
     7. no-overflow-checks
                       cargo test --release --test <each *_model> --test semaphore --test rate,
-                      with overflow
-                      checks and debug assertions off (the profile users ship), in
-                      target/release-arith
+                      with overflow checks and debug assertions off (the profile users ship),
+                      in target/release-arith
     8. loom           cargo test --release --test loom -- --nocapture --test-threads=1
                       (--cfg loom, target/loom; one model at a time)
     9. shuttle        cargo test --release --test shuttle -- --nocapture --test-threads=1
