@@ -68,6 +68,7 @@ pub const GROUPS: &[Group] = &[
             "rwlock_model",
             "drop_in",
             "allocations",
+            "hostile",
         ],
         // The unit tests of `wake_list.rs` (a leak on a panicking waker is seen only there).
         lib: true,
@@ -83,35 +84,35 @@ pub const GROUPS: &[Group] = &[
     Group {
         name: "rate",
         files: &["src/rate/**", "src/time/**"],
-        tests: &["rate", "rate_model"],
+        tests: &["rate", "rate_model", "hostile"],
         lib: true,
         loom: &["rate::"],
     },
     Group {
         name: "channel",
         files: &["src/channel/**"],
-        tests: &["channel", "channel_model", "allocations"],
+        tests: &["channel", "channel_model", "allocations", "hostile"],
         lib: false,
         loom: &["channel::"],
     },
     Group {
         name: "shutdown",
         files: &["src/shutdown/**"],
-        tests: &["shutdown"],
+        tests: &["shutdown", "hostile"],
         lib: false,
         loom: &["shutdown::"],
     },
     Group {
         name: "pool",
         files: &["src/pool/**"],
-        tests: &["pool", "pool_model", "allocations"],
+        tests: &["pool", "pool_model", "allocations", "hostile"],
         lib: false,
         loom: &["pool::", "--skip", "conn_pool::"],
     },
     Group {
         name: "conn_pool",
         files: &["src/conn_pool/**"],
-        tests: &["conn_pool", "conn_pool_model"],
+        tests: &["conn_pool", "conn_pool_model", "hostile"],
         lib: false,
         loom: &["conn_pool::"],
     },
@@ -130,10 +131,13 @@ pub const GROUPS: &[Group] = &[
 const EXCLUDED_FILES: &[&str] = &["src/fetch/test_server.rs", "src/conn_pool/postgres.rs"];
 
 /// Files checked by another group than the one whose glob holds them: `(file, group)`. The
-/// semaphore count without atomics (`LockedSemaphore`) lives beside the semaphore it shares a waitlist
-/// with, but only the channel uses it, so only the channel's tests and models can catch its
-/// mutants.
-const MOVED_FILES: &[(&str, &str)] = &[("src/sync/semaphore/locked.rs", "channel")];
+/// wait queue kept under its owner's lock (`locked.rs`) and its slab (`waitlist.rs`) live beside
+/// the semaphore, but only the channel uses them, so only the channel's tests and models can
+/// catch their mutants.
+const MOVED_FILES: &[(&str, &str)] = &[
+    ("src/sync/semaphore/locked.rs", "channel"),
+    ("src/sync/semaphore/waitlist.rs", "channel"),
+];
 
 /// Not mutated: `Debug` output, which no behaviour depends on.
 const EXCLUDED_RE: &str = r"<impl (fmt::|std::fmt::)?Debug for ";
