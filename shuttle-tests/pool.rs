@@ -89,13 +89,7 @@ fn quiet_job_panics() {
         shuttle::check_random(|| {}, 1);
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("");
-            if !message.starts_with(MARKER) {
+            if !crate::hostile::panic_message(info.payload()).starts_with(MARKER) {
                 previous(info);
             }
         }));

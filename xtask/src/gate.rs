@@ -332,15 +332,17 @@ pub fn steps(context: &Context) -> Vec<Step> {
         ),
         tiers,
     };
-    let loom_build = || {
+    // A model checker's build: its rustflags and its own target directory.
+    let model_build = |rustflags: &(String, String), target_dir: &Path| {
         vec![
-            context.loom_rustflags.clone(),
+            rustflags.clone(),
             (
                 "CARGO_TARGET_DIR".to_owned(),
-                context.loom_target_dir.display().to_string(),
+                target_dir.display().to_string(),
             ),
         ]
     };
+    let loom_build = || model_build(&context.loom_rustflags, &context.loom_target_dir);
     let mut loom_env = loom_build();
     loom_env.push((
         "LOOM_MAX_PREEMPTIONS".into(),
@@ -349,15 +351,7 @@ pub fn steps(context: &Context) -> Vec<Step> {
     if context.exhaustive_pairs {
         loom_env.push(("LOOM_EXHAUSTIVE_PAIRS".into(), "1".into()));
     }
-    let shuttle_build = || {
-        vec![
-            context.shuttle_rustflags.clone(),
-            (
-                "CARGO_TARGET_DIR".to_owned(),
-                context.shuttle_target_dir.display().to_string(),
-            ),
-        ]
-    };
+    let shuttle_build = || model_build(&context.shuttle_rustflags, &context.shuttle_target_dir);
     let mut shuttle_env = shuttle_build();
     shuttle_env.push((
         "SHUTTLE_ITERATIONS".into(),
