@@ -341,10 +341,58 @@ async fn malformed_urls_are_typed_errors_without_a_request() {
         ),
         ("ftp://example.com/", "the scheme must be http"),
         ("http://", "not a valid URI"),
+        // The port at and past its limits: never silently another port.
+        (
+            "http://127.0.0.1:99999/",
+            "the port must be a number in 1..=65535",
+        ),
+        (
+            "http://127.0.0.1:65536/",
+            "the port must be a number in 1..=65535",
+        ),
+        (
+            "http://127.0.0.1:0/",
+            "the port must be a number in 1..=65535",
+        ),
+        (
+            "http://[::1]:70000/",
+            "the port must be a number in 1..=65535",
+        ),
+        (
+            "http://127.0.0.1:18446744073709551616/",
+            "the port must be a number in 1..=65535",
+        ),
+        (
+            "http://127.0.0.1:/",
+            "the port must be a number in 1..=65535",
+        ),
+        (
+            "http://user:secret@127.0.0.1/",
+            "user info (user:password@) is not supported",
+        ),
+        ("http://:80/", "missing host"),
     ] {
         match client.get_bytes(url, Duration::from_secs(1)).await {
             Err(FetchError::InvalidUrl { reason: got, .. }) => assert_eq!(got, reason, "{url}"),
             other => panic!("{url}: {other:?}"),
+        }
+    }
+}
+
+/// The valid ports at the ends of the range, and an IPv6 literal, are accepted as written: the
+/// call goes to that port (nothing listens there here: a connect error, not `InvalidUrl`).
+#[tokio::test]
+async fn ports_at_the_ends_of_the_range_are_accepted() {
+    let client = Client::builder().retry(RetryPolicy::no_retries()).build();
+    for url in [
+        "http://127.0.0.1:1/",
+        "http://127.0.0.1:65535/",
+        "http://[::1]:65535/x?y",
+    ] {
+        match client.get_bytes(url, Duration::from_secs(2)).await {
+            Err(FetchError::InvalidUrl { reason, .. }) => panic!("{url}: refused: {reason}"),
+            Err(_) => {}
+            Ok(_) => panic!("{url}: something answered"),
         }
     }
 }

@@ -35,7 +35,22 @@ impl Target {
             .host()
             .filter(|h| !h.is_empty())
             .ok_or_else(|| invalid("missing host"))?;
-        let port = uri.port_u16().unwrap_or(80);
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        if authority.contains('@') {
+            // Credentials in the URL would be sent nowhere (no `Authorization` is built from
+            // them) and logged everywhere: refused rather than silently dropped.
+            return Err(invalid("user info (user:password@) is not supported"));
+        }
+        // Read from the text: the URI type reports an out-of-range port (`:99999`) the same as
+        // no port at all, and the call would then go to port 80 — another service.
+        let port = match port_text(authority) {
+            None => 80,
+            Some(text) => text
+                .parse::<u16>()
+                .ok()
+                .filter(|&port| port != 0)
+                .ok_or_else(|| invalid("the port must be a number in 1..=65535"))?,
+        };
         let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
         Ok(Target {
             host: host
@@ -52,4 +67,14 @@ impl Target {
             .to_owned(),
         })
     }
+}
+
+/// The port part of `authority` (`host:port`, `[v6]:port`), if it has one (possibly empty).
+fn port_text(authority: &str) -> Option<&str> {
+    let after_host = match authority.strip_prefix('[') {
+        // An IPv6 literal: the port, if any, follows the closing bracket.
+        Some(rest) => rest.split_once(']').map_or("", |(_, after)| after),
+        None => authority,
+    };
+    after_host.rsplit_once(':').map(|(_, port)| port)
 }
