@@ -21,6 +21,12 @@
 //! - **Memory**: the slots are allocated when the channel is made, `capacity` of them, each a
 //!   `T` and an 8-byte stamp; sending and receiving allocate nothing, and neither does waiting
 //!   once the wait queues have grown to the most callers that ever waited at once.
+//! - **User code that panics**: a waker's `clone`, `wake` and drop and a value's `Drop` never
+//!   run under the channel's lock. A waker that panics when woken does not stop the others; the
+//!   send or receive that woke it completes first (its value sent, or received and then dropped
+//!   with the unwinding, as if the receiving task had panicked after receiving it) and then
+//!   panics. When the last receiver goes, every value left is dropped even if one's `Drop`
+//!   panics; the first panic is then raised.
 //!
 //! # Example
 //!

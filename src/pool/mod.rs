@@ -18,7 +18,9 @@
 //! - **Every accepted job's [`JobHandle`] resolves exactly once**: the job's output,
 //!   [`JobError::Panicked`] with the panic message, [`JobError::Cancelled`] (never started: a
 //!   shutdown deadline passed while it was queued) or [`JobError::Aborted`] (running at that
-//!   deadline). A panic never reduces the pool's capacity: it is caught, and the worker goes on.
+//!   deadline). A panic never reduces the pool's capacity: it is caught, and the worker goes on —
+//!   also one raised after the job ended, by the `Drop` of its future or of an output nobody
+//!   took (the job then resolves as `Aborted`).
 //! - **Shutdown** stops intake at once (later submissions get their job back), then
 //!   [`shutdown`](WorkerPool::shutdown) runs everything already accepted and joins the workers;
 //!   [`shutdown_within`](WorkerPool::shutdown_within) does the same until a deadline, then aborts

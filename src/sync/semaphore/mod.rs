@@ -67,6 +67,12 @@ const SHIFT: u32 = 2;
 ///   are a single compare-and-swap on one atomic word. A waiter's place in the queue is a node
 ///   inside its own future, so queueing allocates nothing, and a woken waiter learns that it was
 ///   granted from that node without taking the lock.
+/// - **Wakers that misbehave.** A waker's `clone`, `wake` and drop are the caller's code: none
+///   runs under the semaphore's lock, so one that calls back into the semaphore does not
+///   deadlock. One that panics in `clone` panics the `acquire` that cloned it and changes
+///   nothing; in `wake`, the operation that woke it (a release, a close, a cancelled acquire
+///   handing its permits on) still wakes every other waiter and hands out every permit, then
+///   raises the panic in its own caller.
 ///
 /// # Example
 ///
