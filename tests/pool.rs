@@ -737,3 +737,21 @@ async fn a_dropped_shutdown_leaves_the_workers_to_a_later_shutdown_within() {
     assert_eq!(report.aborted.len(), 1, "{report:?}");
     assert_eq!(stuck.await, Err(JobError::Aborted));
 }
+
+/// `shutdown_within` at the ends of its range: `Duration::MAX` is no deadline (the shutdown
+/// drains everything), `Duration::ZERO` aborts at once what is running.
+#[tokio::test(start_paused = true)]
+async fn shutdown_within_zero_and_duration_max() {
+    let pool = WorkerPool::builder().workers(1).build().unwrap();
+    let quick = pool.submit(async { 1 }).await.unwrap();
+    let report = pool.shutdown_within(Duration::MAX).await;
+    assert_eq!(quick.await, Ok(1));
+    assert_eq!((report.completed, report.aborted.len()), (1, 0));
+
+    let pool = WorkerPool::builder().workers(1).build().unwrap();
+    let stuck = pool.submit(std::future::pending::<()>()).await.unwrap();
+    tokio::task::yield_now().await;
+    let report = pool.shutdown_within(Duration::ZERO).await;
+    assert_eq!(report.aborted.len(), 1, "{report:?}");
+    assert_eq!(stuck.await, Err(JobError::Aborted));
+}

@@ -303,7 +303,9 @@ pub struct Call<'c, C: Connect, K: Clock, X = Pending<()>> {
 
 impl<'c, C: Connect, K: Clock, X: Future<Output = ()> + Send> Call<'c, C, K, X> {
     /// The whole call — connect, request, headers, body, every retry and every backoff sleep —
-    /// ends within `deadline` of when it is awaited (default 30 s).
+    /// ends within `deadline` of when it is awaited (default 30 s). A deadline past what an
+    /// `Instant` can hold (`Duration::MAX`) means none; `Duration::ZERO` ends the call at its
+    /// first wait.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self

@@ -63,6 +63,7 @@ impl RetryPolicy {
 
     /// Limits each attempt to `limit` (within the call's deadline), so that a hung attempt —
     /// a connect that never completes, a response that never comes — leaves time to retry.
+    /// `Duration::MAX` (or any limit past what an `Instant` can hold) means no per-attempt limit.
     #[must_use]
     pub fn attempt_timeout(mut self, limit: Duration) -> Self {
         self.attempt_timeout = Some(limit);

@@ -352,6 +352,9 @@ impl WorkerPool {
     ///
     /// A blocking job cannot be stopped: it is reported as aborted and its closure runs to
     /// completion on tokio's blocking pool, its output discarded.
+    ///
+    /// `Duration::MAX` is no deadline (the same as [`shutdown`](Self::shutdown));
+    /// `Duration::ZERO` aborts what is running and cancels what is queued at once.
     pub async fn shutdown_within(&self, timeout: Duration) -> ShutdownReport {
         let start = Instant::now();
         self.sender.close();
