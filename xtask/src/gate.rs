@@ -25,7 +25,8 @@ Runs, in order, streaming their output:
     3. clippy-loom    the same under RUSTFLAGS+=\"--cfg loom\" in target/loom (the loom build's dir)
     4. clippy-shuttle the same under RUSTFLAGS+=\"--cfg shuttle\" in target/shuttle (the shuttle
                       build's dir)
-    5. doc            RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps
+    5. doc            RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps --document-private-items
+                      (a dead link in private docs fails too)
     6. test           cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests,
                       doctests; all but the turmoil property, which step 10 runs)
     7. no-overflow-checks
@@ -389,7 +390,7 @@ pub fn steps(context: &Context) -> Vec<Step> {
         step("clippy-shuttle", &clippy, shuttle_build(), &[]),
         step(
             "doc",
-            &["doc", "--no-deps"],
+            &["doc", "--no-deps", "--document-private-items"],
             vec![("RUSTDOCFLAGS".into(), "-D warnings".into())],
             &[],
         ),
@@ -871,7 +872,7 @@ mod tests {
                  cargo clippy --all-targets -- -D warnings",
                 "RUSTFLAGS='--cfg shuttle' CARGO_TARGET_DIR=target/shuttle \
                  cargo clippy --all-targets -- -D warnings",
-                "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps",
+                "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps --document-private-items",
                 "PROPTEST_CASES=256 cargo test --no-fail-fast -- --skip properties::fetch_invariants",
                 "CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=false \
                  CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=false \

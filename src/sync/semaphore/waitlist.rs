@@ -1,5 +1,5 @@
 //! A FIFO queue of waiters kept in a slab of reusable slots, linked into a doubly linked list by
-//! index: the queue of [`LockedSemaphore`](super::locked::LockedSemaphore), for the channel.
+//! index: the queue of [`WaitQueue`](super::locked::WaitQueue), for the channel.
 //!
 //! The [`Semaphore`](super::Semaphore) itself keeps its waiters in their own futures instead
 //! (`waiter_queue`), so that a woken waiter needs no lock to learn its grant. A channel's waiter
