@@ -89,6 +89,7 @@ where
 {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = bound;
+    quiet_expected_failures();
 
     // Counted here rather than through loom's `tracing` log, which needs a subscriber installed by
     // the caller: the count is the figure the gate reports, so it must not depend on `LOOM_LOG`.
@@ -109,6 +110,27 @@ where
     drop(report);
 }
 
+/// Whether the model is a self-test that must fail on a naive version (`…_catches_…`, a
+/// `#[should_panic]` test): its failure is expected, and reported in one calm line.
+fn must_fail(name: &str) -> bool {
+    name.contains("_catches_")
+}
+
+/// Keeps the panic report (message and backtrace) of a model that must fail out of the output;
+/// libtest still checks its message against the test's `#[should_panic(expected = …)]`, and any
+/// other panic is reported as usual. Installed once per test binary.
+fn quiet_expected_failures() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !std::thread::current().name().is_some_and(must_fail) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Prints the outcome of one model when it ends, on success and on failure alike.
 struct Report {
     name: String,
@@ -125,7 +147,13 @@ impl Drop for Report {
             Some(bound) => (bound.to_string(), format!("LOOM_MAX_PREEMPTIONS={bound}")),
             None => ("none".to_owned(), "LOOM_EXHAUSTIVE_PAIRS=1".to_owned()),
         };
-        if std::thread::panicking() {
+        if std::thread::panicking() && must_fail(&self.name) {
+            eprintln!(
+                "loom model `{}`: naive version rejected as required in iteration {iterations} \
+                 (preemption bound {bound}, {elapsed:.2?})",
+                self.name
+            );
+        } else if std::thread::panicking() {
             eprintln!(
                 "loom model `{}` FAILED in iteration {iterations} (preemption bound {bound}, {elapsed:.2?}). \
                  Reproduce with {reproduce}; add LOOM_CHECKPOINT_FILE=<file>.json to \

@@ -80,7 +80,9 @@ pub fn parse_cargo_running(line: &str) -> Option<String> {
 }
 
 /// One `loom model `NAME`: completed in N iterations (preemption bound B, T)` line, or its
-/// `loom model `NAME` FAILED in iteration N (preemption bound B, …` counterpart.
+/// `loom model `NAME` FAILED in iteration N (preemption bound B, …` counterpart, or, for a model
+/// that must fail on a naive version, `loom model `NAME`: naive version rejected as required in
+/// iteration N (preemption bound B, …`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelLine {
     pub name: String,
@@ -93,9 +95,14 @@ pub struct ModelLine {
 pub fn parse_model_line(line: &str) -> Option<ModelLine> {
     let rest = line.trim().strip_prefix("loom model `")?;
     let (name, rest) = rest.split_once('`')?;
-    let (passed, rest) = match rest.strip_prefix(": completed in ") {
-        Some(rest) => (true, rest),
-        None => (false, rest.strip_prefix(" FAILED in iteration ")?),
+    let (passed, rest) = if let Some(rest) = rest.strip_prefix(": completed in ") {
+        (true, rest)
+    } else if let Some(rest) =
+        rest.strip_prefix(": naive version rejected as required in iteration ")
+    {
+        (false, rest)
+    } else {
+        (false, rest.strip_prefix(" FAILED in iteration ")?)
     };
     let (iterations, rest) = rest.split_once(' ')?;
     let bound = rest.split_once("(preemption bound ")?.1;
@@ -866,6 +873,18 @@ mod tests {
                 passed: false,
                 iterations: 17,
                 bound: "none".into()
+            })
+        );
+        assert_eq!(
+            parse_model_line(
+                "loom model `semaphore::fifo_catches_lifo_naive`: naive version rejected as \
+                 required in iteration 3 (preemption bound 3, 1.0ms)"
+            ),
+            Some(ModelLine {
+                name: "semaphore::fifo_catches_lifo_naive".into(),
+                passed: false,
+                iterations: 3,
+                bound: "3".into()
             })
         );
         assert_eq!(
