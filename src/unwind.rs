@@ -4,21 +4,38 @@
 //! [`for_each_then_resume`] runs every item, then raises the first panic in the caller. And
 //! bookkeeping that must follow user code whether it returns or panics goes in a [`Defer`].
 
+use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 /// Calls `f` on every item of `items`, even if some calls panic; then raises the first panic
-/// (the others are dropped), unless the thread is already unwinding — raising it then would
-/// abort the process, so it is dropped too.
+/// (see [`Panics`]).
 pub(crate) fn for_each_then_resume<T>(items: impl IntoIterator<Item = T>, mut f: impl FnMut(T)) {
-    let mut first = None;
+    let mut panics = Panics::default();
     for item in items {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(item))) {
-            first.get_or_insert(panic);
+        panics.run(|| f(item));
+    }
+    panics.resume();
+}
+
+/// The first panic of a series of calls into user code, each run whatever the others did.
+#[derive(Default)]
+pub(crate) struct Panics(Option<Box<dyn Any + Send>>);
+
+impl Panics {
+    /// Runs `f`, keeping its panic (the first one only) instead of letting it unwind.
+    pub(crate) fn run(&mut self, f: impl FnOnce()) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
+            self.0.get_or_insert(panic);
         }
     }
-    if let Some(panic) = first {
-        if !std::thread::panicking() {
-            resume_unwind(panic);
+
+    /// Raises the first panic kept, unless the thread is already unwinding — raising it then
+    /// would abort the process, so it is dropped.
+    pub(crate) fn resume(self) {
+        if let Some(panic) = self.0 {
+            if !std::thread::panicking() {
+                resume_unwind(panic);
+            }
         }
     }
 }

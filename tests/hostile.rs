@@ -738,3 +738,88 @@ async fn conn_pool_objects_whose_drop_panics_leave_the_books_right() {
     assert_eq!(pool.status().size, 0);
     assert_eq!(pool.status().idle, 0);
 }
+
+/// A job handle whose waker panics when the job's end wakes it: the worker survives, the job is
+/// resolved once — the handle gets the output, not a second, made-up outcome — and the report
+/// counts it once.
+#[tokio::test(flavor = "current_thread")]
+async fn pool_a_handle_whose_wake_panics_gets_its_output_once() {
+    use async_patterns::pool::WorkerPool;
+    let pool = WorkerPool::builder().workers(1).build().unwrap();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let mut handle = Box::pin(
+        pool.submit({
+            let gate = Arc::clone(&gate);
+            async move {
+                gate.notified().await;
+                7
+            }
+        })
+        .await
+        .unwrap(),
+    );
+    let hostile = HostileWaker::panicking_on(Event::Wake);
+    assert!(
+        poll_with(handle.as_mut(), &hostile.waker())
+            .unwrap()
+            .is_pending()
+    );
+    gate.notify_one();
+    // Let the worker run the job to its end (and wake the hostile waker, which panics).
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(hostile.wakes(), 1);
+    assert_eq!(
+        poll_with(handle.as_mut(), &HostileWaker::counting().waker()).unwrap(),
+        Poll::Ready(Ok(7))
+    );
+    let next = pool.submit(async { 8 }).await.unwrap();
+    assert_eq!(next.await, Ok(8), "the worker is still there");
+    let report = pool.shutdown().await;
+    assert_eq!((report.accepted, report.completed), (2, 2), "{report:?}");
+}
+
+/// Nested scopes, with a waker that panics on each level: a parent token's (the trigger wakes it
+/// first) and a child `wait`'s (the last task's end wakes it). The trigger still reaches the
+/// child scope and its tokens, and the task's end is still counted in the parent, whose `wait`
+/// then returns.
+#[tokio::test(flavor = "current_thread")]
+async fn shutdown_a_panicking_waker_stops_neither_the_trigger_nor_the_count_down_the_tree() {
+    use async_patterns::shutdown::Shutdown;
+    let parent = Shutdown::new();
+    let child = parent.child();
+    let (parent_token, child_token) = (parent.token(), child.token());
+    let mut parent_wait = Box::pin(parent_token.triggered());
+    let panicking = HostileWaker::panicking_on(Event::Wake);
+    assert!(
+        poll_with(parent_wait.as_mut(), &panicking.waker())
+            .unwrap()
+            .is_pending()
+    );
+    let task = child.track(std::future::pending::<()>()).unwrap();
+    panics("trigger", || {
+        parent.trigger();
+    });
+    assert!(
+        child_token.is_triggered(),
+        "the trigger did not reach the child"
+    );
+    assert!(child.track(async {}).is_err());
+
+    let mut child_wait = Box::pin(child.wait());
+    assert!(
+        poll_with(child_wait.as_mut(), &panicking.waker())
+            .unwrap()
+            .is_pending()
+    );
+    panics("the last task's end", || drop(task));
+    assert!(child.is_finished());
+    assert!(
+        parent.is_finished(),
+        "the parent still counts the child's task"
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(1), parent.wait())
+        .await
+        .expect("the parent's wait returns");
+}

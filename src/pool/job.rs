@@ -15,7 +15,7 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use pin_project_lite::pin_project;
 use tokio::task::JoinHandle;
@@ -32,13 +32,14 @@ use crate::loom::{Arc, UnsafeCell, arc_dyn};
 /// them, from `&mut self` (so never two at once), in the order each states.
 pub(super) trait Job: Send + Sync + 'static {
     /// Runs the job one step; `first` on its first step, which counts it as running. Once it
-    /// has ended, its outcome is recorded in the pool's report and put in the slot, and the
-    /// future is dropped.
+    /// has ended, its outcome is recorded in the pool's report and put in the slot, the future
+    /// is dropped, and the handle's waker is returned, to be woken by the entry once it has
+    /// noted that the job ended.
     ///
     /// # Safety
     ///
     /// Called by the job's entry only (see the trait), and not after it said the job ended.
-    unsafe fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<()>;
+    unsafe fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<Option<Waker>>;
 
     /// Drops the job's future in place, and records and resolves it as `Aborted` if it
     /// `started`, else `Cancelled`: its queue entry is gone before the job ended.
@@ -46,8 +47,8 @@ pub(super) trait Job: Send + Sync + 'static {
     /// # Safety
     ///
     /// Called by the job's entry only (see the trait), once, and not after `poll_run` said
-    /// the job ended.
-    unsafe fn abandon(&self, started: bool);
+    /// the job ended. Returns the handle's waker, to wake.
+    unsafe fn abandon(&self, started: bool) -> Option<Waker>;
 
     /// Takes the caller's future or closure back out of a job that was never queued (boxed: a
     /// refusal is rare).
@@ -125,7 +126,7 @@ impl<W: Work> JobCell<W> {
 }
 
 impl<W: Work> Job for JobCell<W> {
-    unsafe fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<()> {
+    unsafe fn poll_run(&self, cx: &mut Context<'_>, first: bool) -> Poll<Option<Waker>> {
         if first {
             self.tally.started();
         }
@@ -144,11 +145,10 @@ impl<W: Work> Job for JobCell<W> {
         // Recorded before the handle can see it, so a report taken after a handle resolved
         // counts that job.
         self.tally.record(self.id, true, outcome.as_ref().err());
-        self.slot.resolve(outcome);
-        Poll::Ready(())
+        Poll::Ready(self.slot.resolve(outcome))
     }
 
-    unsafe fn abandon(&self, started: bool) {
+    unsafe fn abandon(&self, started: bool) -> Option<Waker> {
         // SAFETY: our caller is the job's entry (this method's contract).
         unsafe { self.with_work(|mut work| work.set(None)) };
         let error = if started {
@@ -157,7 +157,7 @@ impl<W: Work> Job for JobCell<W> {
             JobError::Cancelled
         };
         self.tally.record(self.id, started, Some(&error));
-        self.slot.resolve(Err(error));
+        self.slot.resolve(Err(error))
     }
 
     unsafe fn take_input(&self) -> Box<dyn Any> {
@@ -201,8 +201,13 @@ impl QueuedJob {
             // SAFETY: this entry is the job's only one, acting from `&mut self`; `finished` is
             // set below once the job ended, and `run` consumes the entry, so it is not polled
             // after that.
-            ready!(unsafe { self.job.poll_run(cx, first) });
+            let waker = ready!(unsafe { self.job.poll_run(cx, first) });
+            // Noted before the handle's waker (user code) runs: if it panics, this entry's drop
+            // must not resolve the job a second time.
             self.finished = true;
+            if let Some(waker) = waker {
+                waker.wake();
+            }
             Poll::Ready(())
         })
         .await;
@@ -226,7 +231,16 @@ impl Drop for QueuedJob {
         if !self.finished {
             // SAFETY: this entry is the job's only one, acting from `&mut self`, once (it is
             // being dropped), and the job has not ended (`finished` is false).
-            unsafe { self.job.abandon(self.started) };
+            let waker = unsafe { self.job.abandon(self.started) };
+            if let Some(waker) = waker {
+                if std::thread::panicking() {
+                    // Already unwinding (a panic in the job's own drop): a second panic here
+                    // would abort the process; the handle is woken all the same.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+                } else {
+                    waker.wake();
+                }
+            }
         }
     }
 }

@@ -60,15 +60,19 @@ impl<T> OutcomeSlot<T> {
         OutcomeSlot(Mutex::new(SlotState::Waiting(None)))
     }
 
-    /// Stores the outcome and wakes the handle. Called once per job (by its queue entry).
-    pub(super) fn resolve(&self, outcome: Result<T, JobError>) {
+    /// Stores the outcome; returns the handle's waker, for the caller to wake once it has
+    /// recorded that the job is resolved (a waker is user code: if its `wake` panics, nothing
+    /// may be left to resolve the job a second time). Called once per job (by its queue entry).
+    #[must_use = "the handle's waker must be woken"]
+    pub(super) fn resolve(&self, outcome: Result<T, JobError>) -> Option<Waker> {
         let previous = std::mem::replace(&mut *lock(&self.0), SlotState::Ready(outcome));
         debug_assert!(
             matches!(previous, SlotState::Waiting(_)),
             "a job's outcome was resolved twice"
         );
-        if let SlotState::Waiting(Some(waker)) = previous {
-            waker.wake();
+        match previous {
+            SlotState::Waiting(waker) => waker,
+            _ => None,
         }
     }
 }
@@ -120,19 +124,33 @@ impl<T: 'static> Future for JobHandle<T> {
     type Output = Result<T, JobError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = lock(&self.slot().0);
-        match &mut *slot {
-            SlotState::Waiting(waker) => {
-                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *waker = Some(cx.waker().clone());
+        // A waker is user code: it is cloned with the lock released (only when the stored one
+        // would not wake this task), and the one it replaces is dropped after the lock is.
+        let mut clone: Option<Waker> = None;
+        loop {
+            let mut slot = lock(&self.slot().0);
+            match &mut *slot {
+                SlotState::Waiting(waker) => {
+                    if waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        drop(slot);
+                        drop(clone);
+                        return Poll::Pending;
+                    }
+                    if let Some(new) = clone.take() {
+                        let replaced = waker.replace(new);
+                        drop(slot);
+                        drop(replaced);
+                        return Poll::Pending;
+                    }
                 }
-                Poll::Pending
+                SlotState::Ready(_) => match std::mem::replace(&mut *slot, SlotState::Taken) {
+                    SlotState::Ready(outcome) => return Poll::Ready(outcome),
+                    _ => unreachable!(),
+                },
+                SlotState::Taken => panic!("JobHandle polled after it resolved"),
             }
-            SlotState::Ready(_) => match std::mem::replace(&mut *slot, SlotState::Taken) {
-                SlotState::Ready(outcome) => Poll::Ready(outcome),
-                _ => unreachable!(),
-            },
-            SlotState::Taken => panic!("JobHandle polled after it resolved"),
+            drop(slot);
+            clone = Some(cx.waker().clone());
         }
     }
 }

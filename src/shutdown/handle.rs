@@ -35,9 +35,12 @@ impl Shutdown {
     /// pending [`ShutdownToken::triggered`] is woken, and from now on tracking is refused here
     /// and in the children.
     ///
-    /// Idempotent, never panics, never blocks on anything but the scopes' short internal locks,
-    /// and needs no listener and no runtime. When it returns — even when another thread's call
-    /// got there first — every token of the scope and of its descendants sees the trigger.
+    /// Idempotent, never panics of its own, never blocks on anything but the scopes' short
+    /// internal locks, and needs no listener and no runtime. When it returns — even when another
+    /// thread's call got there first — every token of the scope and of its descendants sees the
+    /// trigger. (It wakes the tasks waiting on tokens: a waker that panics when woken — a bug of
+    /// its executor — is raised here, once every scope below has been triggered and every other
+    /// waiter woken.)
     pub fn trigger(&self) {
         self.scope.trigger();
     }

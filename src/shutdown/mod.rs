@@ -17,9 +17,11 @@
 //!
 //! # Guarantees
 //!
-//! - **Trigger is idempotent and never panics**, with or without listeners, inside or outside a
-//!   runtime. It is one-way: a triggered scope stays triggered. When [`trigger`](Shutdown::trigger) returns — even a second call that raced with
-//!   the first — every token of the scope and of its child scopes sees it.
+//! - **Trigger is idempotent and never panics of its own**, with or without listeners, inside or
+//!   outside a runtime (a waiter's waker that panics when woken is raised once every scope is
+//!   triggered and every other waiter woken). It is one-way: a triggered scope stays triggered.
+//!   When [`trigger`](Shutdown::trigger) returns — even a second call that raced with the first —
+//!   every token of the scope and of its child scopes sees it.
 //! - **Every token sees the trigger**, whether it was made before or after: `is_triggered` is
 //!   `true` and `triggered().await` completes at once; pending `triggered()` futures are all woken.
 //! - **`wait` returns only when the scope was triggered *and* every tracked task has finished** —

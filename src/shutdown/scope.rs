@@ -28,6 +28,7 @@ use tokio::task::AbortHandle;
 
 use crate::loom::{Arc, Mutex, MutexGuard, lock};
 use crate::sync::Semaphore;
+use crate::unwind::Panics;
 
 use super::report::{TaskId, UnfinishedTask};
 
@@ -207,29 +208,35 @@ impl Scope {
     /// Marks task `id` of this scope finished: counts it down here and in every ancestor, and
     /// closes `drained` in each one that this leaves triggered with no live task.
     fn finish(&self, id: u64) {
+        // First the counts, up the whole chain; then the closes, which run waiters' wakers (user
+        // code that may panic: it must not leave an ancestor counting a task that is gone).
+        let mut now_drained: Vec<&Node> = Vec::new();
         let mut node = &*self.node;
         let mut own = true;
         loop {
-            let now_drained = {
-                let mut state = lock(&node.state);
-                state.live -= 1;
-                if own {
-                    state.tasks.remove(&id);
-                }
-                state.triggered && state.live == 0
-            };
-            if now_drained {
-                // `wait` returns once `drained` closes: by then the tokens must see the trigger,
-                // whose own close of `signal` may not have run yet (idempotent).
-                node.signal.close();
-                node.drained.close();
+            let mut state = lock(&node.state);
+            state.live -= 1;
+            if own {
+                state.tasks.remove(&id);
             }
+            if state.triggered && state.live == 0 {
+                now_drained.push(node);
+            }
+            drop(state);
             own = false;
             match &node.parent {
                 Some(parent) => node = &parent.node,
-                None => return,
+                None => break,
             }
         }
+        let mut panics = Panics::default();
+        for node in now_drained {
+            // `wait` returns once `drained` closes: by then the tokens must see the trigger,
+            // whose own close of `signal` may not have run yet (idempotent).
+            panics.run(|| node.signal.close());
+            panics.run(|| node.drained.close());
+        }
+        panics.resume();
     }
 }
 
@@ -276,14 +283,18 @@ impl Node {
             (children, state.live == 0)
         };
         // From here on no task can be tracked here (nor below, once each child's flag is set):
-        // `live` only goes down, and whoever takes it to zero closes `drained`.
-        self.signal.close();
+        // `live` only goes down, and whoever takes it to zero closes `drained`. Each close runs
+        // waiters' wakers (user code): one that panics must not keep the trigger from the
+        // scopes below, nor this scope from being drained.
+        let mut panics = Panics::default();
+        panics.run(|| self.signal.close());
         for child in children {
-            child.trigger();
+            panics.run(|| child.trigger());
         }
         if drained {
-            self.drained.close();
+            panics.run(|| self.drained.close());
         }
+        panics.resume();
     }
 
     fn collect_unfinished(&self, out: &mut Vec<UnfinishedTask>) {

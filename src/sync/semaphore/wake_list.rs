@@ -13,10 +13,10 @@
 //! price is the `unsafe` below: two uses, each on slots below `len`, which `push` wrote; the
 //! unit tests below and the lock-guard tests run under Miri (`cargo xtask miri`).
 
-use std::any::Any;
 use std::mem::MaybeUninit;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::task::Waker;
+
+use crate::unwind::Panics;
 
 /// Wakers collected under a lock, woken in FIFO order once it is released.
 ///
@@ -35,7 +35,7 @@ pub(crate) struct WakeList<const N: usize = 32> {
     wakers: [MaybeUninit<Waker>; N],
     len: usize,
     /// The first panic of a waker this list woke, raised again when the list is dropped.
-    panic: Option<Box<dyn Any + Send>>,
+    panics: Panics,
 }
 
 impl<const N: usize> WakeList<N> {
@@ -44,7 +44,7 @@ impl<const N: usize> WakeList<N> {
         WakeList {
             wakers: [const { MaybeUninit::uninit() }; N],
             len: 0,
-            panic: None,
+            panics: Panics::default(),
         }
     }
 
@@ -82,9 +82,7 @@ impl<const N: usize> WakeList<N> {
             // loop reads each exactly once, and with `len` now 0 nothing reads them after.
             let waker = unsafe { slot.assume_init_read() };
             // `wake` consumes the waker, so a panic in it leaves nothing behind to drop.
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-                self.panic.get_or_insert(panic);
-            }
+            self.panics.run(|| waker.wake());
         }
     }
 }
@@ -100,11 +98,7 @@ impl<const N: usize> Drop for WakeList<N> {
             // (`wake_all` sets `len` to 0 before it takes any); each is dropped once.
             unsafe { slot.assume_init_drop() };
         }
-        if let Some(panic) = self.panic.take() {
-            if !std::thread::panicking() {
-                resume_unwind(panic);
-            }
-        }
+        std::mem::take(&mut self.panics).resume();
     }
 }
 
