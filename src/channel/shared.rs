@@ -428,10 +428,16 @@ impl<T> Shared<T> {
     /// Closes and drops every queued value (the last receiver is gone). The values are dropped
     /// with no lock held: their `Drop` may run any code.
     pub(super) fn close_and_drain(&self) {
-        self.close();
-        // A value whose drop panics does not stop the others being dropped; the first panic is
-        // raised once all are.
-        crate::unwind::for_each_then_resume(std::iter::from_fn(|| self.drain_one()), drop);
+        // A waker that panics in the close, or a value whose drop panics, does not stop the
+        // rest: every value is dropped, then the first panic is raised.
+        let mut panics = crate::unwind::Panics::default();
+        panics.run(|| {
+            self.close();
+        });
+        while let Some(value) = self.drain_one() {
+            panics.run(|| drop(value));
+        }
+        panics.resume();
     }
 
     pub(super) fn is_closed(&self) -> bool {

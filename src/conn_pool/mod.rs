@@ -458,12 +458,17 @@ impl<M: Manager, C: Clock> Pool<M, C> {
             state.closed = true;
             std::mem::take(&mut state.idle)
         };
-        shared.slots.close();
-        // The objects count in the size until their discards (user code) have returned, or
-        // panicked; one that panics does not stop the others.
+        // User code runs below — waiting `get()`s' wakers, the idle objects' discards — and one
+        // that panics does not stop the rest; the first panic is raised at the end. The objects
+        // count in the size until their discards have returned (or panicked).
+        let mut panics = crate::unwind::Panics::default();
+        panics.run(|| shared.slots.close());
         let discarded = idle.len();
-        let _uncount = crate::unwind::Defer::new(|| lock(&shared.state).size -= discarded);
-        crate::unwind::for_each_then_resume(idle, |object| shared.manager.discard(object));
+        for object in idle {
+            panics.run(|| shared.manager.discard(object));
+        }
+        lock(&shared.state).size -= discarded;
+        panics.resume();
         true
     }
 
