@@ -491,3 +491,13 @@ fn permits_at_the_extremes() {
     assert_eq!(semaphore.available_permits(), max - u32::MAX as usize);
     assert_eq!(semaphore.forget_permits(0), 0);
 }
+
+/// An owned permit names the semaphore it came from.
+#[test]
+fn an_owned_permit_names_its_semaphore() {
+    let semaphore = Arc::new(Semaphore::new(1));
+    let other = Arc::new(Semaphore::new(1));
+    let permit = Arc::clone(&semaphore).try_acquire_owned().unwrap();
+    assert!(Arc::ptr_eq(permit.semaphore(), &semaphore));
+    assert!(!Arc::ptr_eq(permit.semaphore(), &other));
+}
