@@ -5,13 +5,18 @@
 //!
 //! # What is checked
 //!
-//! A case is a capacity (1..=3) and up to 40 operations: `try_send` and `send` of a fresh value
+//! A case is a capacity and up to 40 operations: `try_send` and `send` of a fresh value
 //! (every value is unique, so a lost or duplicated one is seen), `try_recv`, `recv`, re-polling a
 //! pending future, cancelling (dropping) a pending `send` or `recv`, `close` from either side,
 //! cloning a handle, and dropping every sender or every receiver. A `send`/`recv` future is polled
 //! once when it is created and kept while it is pending. It holds a clone of its handle, as a
 //! future that borrows one does in real code, so "every sender dropped" happens only once the
 //! pending `send` futures are gone too.
+//!
+//! The capacity is mostly 1..=3, but one case in eight takes an edge: 1, or an invalid one — 0,
+//! `MAX_CAPACITY + 1`, `usize::MAX` — which `bounded` must refuse with its typed `CapacityError`
+//! (`Zero` / `TooLarge`), and the case ends there; and one case in 50 takes `MAX_CAPACITY - 1` or
+//! `MAX_CAPACITY`, whose 2^20 slots are allocated up front.
 //!
 //! The reference model, written here independently of the library, is a `VecDeque` of values plus
 //! a FIFO queue of waiting senders and one of waiting receivers:
@@ -65,7 +70,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use async_patterns::channel::{self, SendError, TryRecvError, TrySendError};
+use async_patterns::channel::{
+    self, CapacityError, MAX_CAPACITY, SendError, TryRecvError, TrySendError,
+};
 use futures::future::LocalBoxFuture;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -131,7 +138,7 @@ trait ChannelUnderTest {
     type Tx: Clone;
     type Rx: Clone;
 
-    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx);
+    fn bounded(capacity: usize) -> Result<(Self::Tx, Self::Rx), CapacityError>;
     fn send(tx: &Self::Tx, value: Tracked) -> SendFuture;
     fn try_send(tx: &Self::Tx, value: Tracked) -> Result<(), TrySendError<Tracked>>;
     fn recv(rx: &Self::Rx) -> RecvFuture;
@@ -150,8 +157,8 @@ impl ChannelUnderTest for Shipped {
     type Tx = channel::Sender<Tracked>;
     type Rx = channel::Receiver<Tracked>;
 
-    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx) {
-        channel::bounded(capacity).expect("capacities under test are 1..=3")
+    fn bounded(capacity: usize) -> Result<(Self::Tx, Self::Rx), CapacityError> {
+        channel::bounded(capacity)
     }
 
     fn send(tx: &Self::Tx, value: Tracked) -> SendFuture {
@@ -222,6 +229,23 @@ struct Case {
     ops: Vec<Op>,
 }
 
+/// Capacities at the edges: 0 and the last two are refused.
+const CAPACITY_EDGES: [usize; 4] = [0, 1, MAX_CAPACITY + 1, usize::MAX];
+
+/// The largest valid capacities, drawn apart and more rarely: each allocates 2^20 slots up front.
+const HUGE_CAPACITIES: [usize; 2] = [MAX_CAPACITY - 1, MAX_CAPACITY];
+
+/// What `bounded(capacity)` must refuse, as documented.
+fn refused_capacity(capacity: usize) -> Option<CapacityError> {
+    if capacity == 0 {
+        Some(CapacityError::Zero)
+    } else if capacity > MAX_CAPACITY {
+        Some(CapacityError::TooLarge)
+    } else {
+        None
+    }
+}
+
 fn cases() -> impl Strategy<Value = Case> {
     let index = 0..6usize;
     // Closing and dropping every handle are rare: after them little is left to check.
@@ -242,8 +266,12 @@ fn cases() -> impl Strategy<Value = Case> {
         1 => Just(Op::DropAllSenders),
         1 => Just(Op::DropAllReceivers),
     ];
-    (1..=3usize, prop::collection::vec(op, 0..=40))
-        .prop_map(|(capacity, ops)| Case { capacity, ops })
+    let capacity = proptest_support::with_edges(
+        proptest_support::with_edges(1..=3usize, &CAPACITY_EDGES, 8),
+        &HUGE_CAPACITIES,
+        50,
+    );
+    (capacity, prop::collection::vec(op, 0..=40)).prop_map(|(capacity, ops)| Case { capacity, ops })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,8 +579,7 @@ struct Harness<C: ChannelUnderTest> {
 }
 
 impl<C: ChannelUnderTest> Harness<C> {
-    fn new(capacity: usize) -> Self {
-        let (tx, rx) = C::bounded(capacity);
+    fn new(capacity: usize, (tx, rx): (C::Tx, C::Rx)) -> Self {
         Harness {
             senders: vec![tx],
             receivers: vec![rx],
@@ -929,7 +956,22 @@ impl<C: ChannelUnderTest> Harness<C> {
 
 /// Runs one case against `C` and the model; `Err` names the step and what disagreed.
 fn check_against_model<C: ChannelUnderTest>(case: &Case) -> Result<(), TestCaseError> {
-    let mut harness = Harness::<C>::new(case.capacity);
+    let handles = match (C::bounded(case.capacity), refused_capacity(case.capacity)) {
+        (Ok(handles), None) => handles,
+        (Err(got), Some(expected)) if got == expected => return Ok(()),
+        (got, expected) => {
+            return Err(fail(
+                "bounded",
+                format_args!(
+                    "{WRONG_OUTCOME}: bounded({}) gave {:?}, the model says {}",
+                    case.capacity,
+                    got.map(drop),
+                    expected.map_or("Ok".to_owned(), |error| format!("Err({error:?})"))
+                ),
+            ));
+        }
+    };
+    let mut harness = Harness::<C>::new(case.capacity, handles);
     harness.check("initially")?;
     for (step, &op) in case.ops.iter().enumerate() {
         let at = format!("step {step} ({op:?})");
@@ -1313,14 +1355,18 @@ impl<const FLAW: u8> ChannelUnderTest for Naive<FLAW> {
     type Tx = NaiveTx;
     type Rx = NaiveRx;
 
-    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx) {
+    fn bounded(capacity: usize) -> Result<(Self::Tx, Self::Rx), CapacityError> {
+        // The same documented refusals as the shipped channel.
+        if let Some(refused) = refused_capacity(capacity) {
+            return Err(refused);
+        }
         let shared = Rc::new(RefCell::new(NaiveState {
             capacity,
             senders: 1,
             receivers: 1,
             ..NaiveState::default()
         }));
-        (NaiveTx(Rc::clone(&shared)), NaiveRx(shared))
+        Ok((NaiveTx(Rc::clone(&shared)), NaiveRx(shared)))
     }
 
     fn send(tx: &Self::Tx, value: Tracked) -> SendFuture {

@@ -5,8 +5,12 @@
 //!
 //! # What is checked
 //!
-//! A case is a limit (1..=6), a way to run the jobs, and up to 40 jobs, each sleeping 0..=20 ms of
-//! virtual time (`tokio::time::sleep` on a `start_paused` runtime) and then returning or panicking.
+//! A case is a limit, a way to run the jobs, and up to 40 jobs, each sleeping 0..=20 ms of virtual
+//! time (`tokio::time::sleep` on a `start_paused` runtime) and then returning or panicking. The
+//! limit is mostly 1..=6, but one case in six takes an edge: 1, `Semaphore::MAX_PERMITS - 1` or
+//! `Semaphore::MAX_PERMITS` (the largest allowed: every job runs at once), or an invalid one — 0,
+//! `MAX_PERMITS + 1` or `usize::MAX` — which `ConcurrencyLimiter::new` must refuse with its typed
+//! `LimitError` (`Zero` / `TooLarge { requested, max }`), and the case ends there.
 //! The ways to run them:
 //! - `Map`: [`ConcurrencyLimiter::bounded_map`] over the jobs;
 //! - `SpawnedMap`: [`ConcurrencyLimiter::spawn_bounded_map`];
@@ -43,7 +47,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
-use async_patterns::concurrency::{ConcurrencyLimiter, TaskError};
+use async_patterns::concurrency::{ConcurrencyLimiter, LimitError, TaskError};
 use async_patterns::sync::Semaphore;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -80,11 +84,35 @@ struct Case {
     jobs: Vec<Job>,
 }
 
+/// Limits at the edges; 0 and the last two are refused.
+const LIMIT_EDGES: [usize; 6] = [
+    0,
+    1,
+    Semaphore::MAX_PERMITS - 1,
+    Semaphore::MAX_PERMITS,
+    Semaphore::MAX_PERMITS + 1,
+    usize::MAX,
+];
+
+/// What `ConcurrencyLimiter::new(limit)` must refuse, as documented.
+fn refused_limit(limit: usize) -> Option<LimitError> {
+    if limit == 0 {
+        Some(LimitError::Zero)
+    } else if limit > Semaphore::MAX_PERMITS {
+        Some(LimitError::TooLarge {
+            requested: limit,
+            max: Semaphore::MAX_PERMITS,
+        })
+    } else {
+        None
+    }
+}
+
 fn cases(modes: Vec<Mode>) -> impl Strategy<Value = Case> {
     let job =
         (0u64..=20, prop::bool::weighted(0.15)).prop_map(|(millis, panics)| Job { millis, panics });
     (
-        1usize..=6,
+        proptest_support::with_edges(1usize..=6, &LIMIT_EDGES, 6),
         prop::sample::select(modes),
         prop::collection::vec(job, 0..40),
     )
@@ -97,7 +125,9 @@ fn cases(modes: Vec<Mode>) -> impl Strategy<Value = Case> {
 
 /// Start time (ms) of each job under list scheduling with `limit` slots, in input order.
 fn model_starts(limit: usize, jobs: &[Job]) -> Vec<u64> {
-    let mut slots_free_at: BinaryHeap<Reverse<u64>> = (0..limit).map(|_| Reverse(0)).collect();
+    // Slots beyond one per job are never used: no need to make `MAX_PERMITS` of them.
+    let slots = limit.min(jobs.len());
+    let mut slots_free_at: BinaryHeap<Reverse<u64>> = (0..slots).map(|_| Reverse(0)).collect();
     jobs.iter()
         .map(|job| {
             let Reverse(start) = slots_free_at.pop().expect("limit >= 1");
@@ -180,8 +210,9 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
         .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
 }
 
-/// Runs `case` on a fresh paused-time runtime; returns the answers, the record and the slots
-/// still taken at the end (always 0 for the naive modes, which use no limiter).
+/// Runs `case` (with a valid limit) on a fresh paused-time runtime; returns the answers, the
+/// record and the slots still taken at the end (always 0 for the naive modes, which use no
+/// limiter).
 fn run_case(case: &Case) -> (Answers, Arc<Record>, usize) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -264,6 +295,11 @@ fn run_case(case: &Case) -> (Answers, Arc<Record>, usize) {
 
 fn check_case(case: &Case) -> Result<(), TestCaseError> {
     quiet_deliberate_panics();
+    if let Some(expected) = refused_limit(case.limit) {
+        let got = ConcurrencyLimiter::new(case.limit).map(drop);
+        prop_assert_eq!(got, Err(expected), "limit {}", case.limit);
+        return Ok(());
+    }
     let (answers, record, slots_left) = run_case(case);
     let limit = case.limit;
 

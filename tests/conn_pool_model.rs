@@ -6,24 +6,40 @@
 //!
 //! # The setup
 //!
-//! A pool of 1..=3 with a fake manager whose creations stay pending until the case finishes
-//! them (`Finish(k, ok)`), whose recycle is instant and fails for every object created before the
-//! last `Restart`, and a [`ManualClock`] that only `Advance` moves. Wait timeout 30 ms, create
-//! timeout 20.001 ms: operations happen at whole milliseconds, so a wait deadline never falls on
-//! the instant a create deadline frees a slot, and the model never has to guess which came first.
-//! Every `get` future is polled once when made and then whenever its waker fires, in the order the
-//! gets were made, until nothing is left to poll.
+//! A pool with a fake manager whose creations stay pending until the case finishes them
+//! (`Finish(k, ok)`), whose recycle is instant and fails for every object created before the last
+//! `Restart`, and a [`ManualClock`] that only `Advance` moves. Every `get` future is polled once
+//! when made and then whenever its waker fires, in the order the gets were made, until nothing is
+//! left to poll.
+//!
+//! A case draws the pool's configuration. Mostly: max size 1..=3, wait timeout 30 ms, create
+//! timeout 20.001 ms, recycle timeout 5 ms, and no total `get` timeout or one of 50 ms. About one
+//! draw in six to ten is an edge instead: a max size of 1, `Semaphore::MAX_PERMITS - 1` or
+//! `MAX_PERMITS`, or an invalid 0, `MAX_PERMITS + 1` or `usize::MAX`; any timeout `Duration::ZERO`,
+//! 1 ns or `Duration::MAX`. A zero create or recycle timeout, and a max size out of range, must be
+//! refused by `build` with its typed `BuildError` (the case ends there); a zero wait timeout means
+//! "fail at once when no slot is free"; `Duration::MAX` (any timeout too long to add to the clock)
+//! means no deadline. `Advance` moves the clock by 1..=35 ms, or by an edge: 0, 1 ns, or
+//! `Duration::MAX`, which `ManualClock::advance` documents to stop the clock at the farthest
+//! instant it can hold; from there on, no timeout but a zero one can be represented as a deadline,
+//! so none fires.
 //!
 //! # The model and what is checked after every step
 //!
 //! Slots are handed out FIFO: a free slot goes to the oldest waiting `get`, which takes the
 //! oldest idle object that passes recycle (discarding stale ones) or starts a creation; a
 //! cancelled `get` frees what it held; a creation that fails or times out frees its slot; an
-//! object returned broken, or after close, is discarded. Checked: every `get`'s state (waiting,
-//! creating which creation, or its outcome: which object, or which error); `status()` (size,
-//! idle, waiting) and size ≤ max; the set of objects alive equals the model's (idle + checked
-//! out), no object dropped twice. At the end everything is returned or cancelled, then `max` gets
-//! must all succeed without waiting (no slot leaked), then after `close` nothing is left alive.
+//! object returned broken, or after close, is discarded. When the clock reaches deadlines, the
+//! gets are served oldest first, as the harness polls them: each first sees whether it was handed
+//! a slot (a phase's future is polled before its deadline, so a slot handed on at the very instant
+//! of a wait deadline is taken), then its phase's deadline (wait or create), then its total `get`
+//! deadline; a slot that a timeout frees goes on at once to the next waiter. Checked: every
+//! `get`'s state (waiting, creating which creation, or its outcome: which object, or which error);
+//! `status()` (size, idle, waiting) and size ≤ max; the set of objects alive equals the model's
+//! (idle + checked out), no object dropped twice; and that the clock stands where the model says.
+//! At the end everything is returned or cancelled, then `max` gets (at most 3) must do what the
+//! model says — succeed without waiting, as no slot leaked — then after `close` nothing is left
+//! alive.
 //!
 //! # Running and reproducing a failure
 //!
@@ -46,16 +62,22 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use async_patterns::conn_pool::{Manager, Object, Phase, Pool, PoolError};
-use async_patterns::time::ManualClock;
+use async_patterns::conn_pool::{BuildError, Manager, Object, Phase, Pool, PoolError};
+use async_patterns::sync::Semaphore;
+use async_patterns::time::{Clock, Instant, ManualClock};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 mod support;
 use support::proptest_support;
 
-const WAIT_US: u64 = 30_000;
-const CREATE_US: u64 = 20_001;
+/// The typical timeouts: operations happen at whole milliseconds, so with these a wait deadline
+/// never falls on the instant a create deadline frees a slot (the edges make such instants happen
+/// now and then, and the model orders them as the pool does).
+const WAIT: Duration = Duration::from_millis(30);
+const CREATE: Duration = Duration::from_micros(20_001);
+const RECYCLE: Duration = Duration::from_millis(5);
+const GET: Duration = Duration::from_millis(50);
 
 // ---------------------------------------------------------------------------------------------
 // The fake manager
@@ -177,6 +199,8 @@ enum Failure {
     Closed,
     WaitTimeout,
     CreateTimeout,
+    RecycleTimeout,
+    GetTimeout,
     CreateFailed,
     Other,
 }
@@ -191,6 +215,13 @@ fn failure(error: PoolError<CreateFailed>) -> Failure {
             phase: Phase::Create,
             ..
         } => Failure::CreateTimeout,
+        PoolError::Timeout {
+            phase: Phase::Recycle,
+            ..
+        } => Failure::RecycleTimeout,
+        PoolError::Timeout {
+            phase: Phase::Get, ..
+        } => Failure::GetTimeout,
         PoolError::Create(_) => Failure::CreateFailed,
         _ => Failure::Other,
     }
@@ -204,8 +235,8 @@ trait Held: Send {
 type Handle = Box<dyn Held>;
 type GetFuture = Pin<Box<dyn Future<Output = Result<Handle, Failure>> + Send>>;
 
-trait PoolUnderTest {
-    fn build(max: usize, manager: Fake, clock: ManualClock) -> Self;
+trait PoolUnderTest: Sized {
+    fn build(config: &Config, manager: Fake, clock: ManualClock) -> Result<Self, BuildError>;
     fn get(&self) -> GetFuture;
     /// (size, idle, waiting)
     fn status(&self) -> (usize, usize, usize);
@@ -224,14 +255,17 @@ impl Held for Object<Fake, ManualClock> {
     }
 }
 
-fn build_real(max: usize, manager: Fake, clock: ManualClock, wait: Duration) -> Real {
-    Pool::builder(manager)
-        .max_size(max)
-        .wait_timeout(wait)
-        .create_timeout(Duration::from_micros(CREATE_US))
-        .clock(clock)
-        .build()
-        .expect("a valid configuration")
+fn build_real(config: &Config, manager: Fake, clock: ManualClock) -> Result<Real, BuildError> {
+    let builder = Pool::builder(manager)
+        .max_size(config.max)
+        .wait_timeout(config.wait)
+        .create_timeout(config.create)
+        .recycle_timeout(config.recycle);
+    let builder = match config.get {
+        Some(total) => builder.get_timeout(total),
+        None => builder,
+    };
+    builder.clock(clock).build()
 }
 
 fn real_get(pool: &Real) -> GetFuture {
@@ -250,8 +284,8 @@ fn real_status(pool: &Real) -> (usize, usize, usize) {
 }
 
 impl PoolUnderTest for Real {
-    fn build(max: usize, manager: Fake, clock: ManualClock) -> Self {
-        build_real(max, manager, clock, Duration::from_micros(WAIT_US))
+    fn build(config: &Config, manager: Fake, clock: ManualClock) -> Result<Self, BuildError> {
+        build_real(config, manager, clock)
     }
 
     fn get(&self) -> GetFuture {
@@ -293,8 +327,8 @@ impl Drop for Forgetful {
 }
 
 impl PoolUnderTest for LeaksCancelledGet {
-    fn build(max: usize, manager: Fake, clock: ManualClock) -> Self {
-        LeaksCancelledGet(Real::build(max, manager, clock))
+    fn build(config: &Config, manager: Fake, clock: ManualClock) -> Result<Self, BuildError> {
+        Real::build(config, manager, clock).map(LeaksCancelledGet)
     }
 
     fn get(&self) -> GetFuture {
@@ -324,8 +358,8 @@ impl Held for Unbreakable {
 }
 
 impl PoolUnderTest for KeepsBroken {
-    fn build(max: usize, manager: Fake, clock: ManualClock) -> Self {
-        KeepsBroken(Real::build(max, manager, clock))
+    fn build(config: &Config, manager: Fake, clock: ManualClock) -> Result<Self, BuildError> {
+        Real::build(config, manager, clock).map(KeepsBroken)
     }
 
     fn get(&self) -> GetFuture {
@@ -346,8 +380,12 @@ impl PoolUnderTest for KeepsBroken {
 struct NoWaitTimeout(Real);
 
 impl PoolUnderTest for NoWaitTimeout {
-    fn build(max: usize, manager: Fake, clock: ManualClock) -> Self {
-        NoWaitTimeout(build_real(max, manager, clock, Duration::MAX))
+    fn build(config: &Config, manager: Fake, clock: ManualClock) -> Result<Self, BuildError> {
+        let unbounded = Config {
+            wait: Duration::MAX,
+            ..*config
+        };
+        build_real(&unbounded, manager, clock).map(NoWaitTimeout)
     }
 
     fn get(&self) -> GetFuture {
@@ -376,31 +414,102 @@ enum Op {
     Cancel(usize),
     /// Complete the k-th creation in flight, successfully or not.
     Finish(usize, bool),
-    /// Move the clock on by this many ms.
-    Advance(u64),
+    /// Move the clock on by this much.
+    Advance(Duration),
     /// Every object created so far fails its next recycle.
     Restart,
     Close,
 }
 
+/// The pool's configuration, as given to its builder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Config {
+    max: usize,
+    wait: Duration,
+    create: Duration,
+    recycle: Duration,
+    /// The total `get` timeout, if any.
+    get: Option<Duration>,
+}
+
+impl Config {
+    /// What `build` must refuse, as documented; any of them when several apply (which one is
+    /// reported first is not documented).
+    fn refusals(&self) -> Vec<BuildError> {
+        let mut refusals = Vec::new();
+        if self.max == 0 {
+            refusals.push(BuildError::ZeroMaxSize);
+        }
+        if self.max > Semaphore::MAX_PERMITS {
+            refusals.push(BuildError::MaxSizeTooLarge);
+        }
+        if self.create.is_zero() {
+            refusals.push(BuildError::ZeroTimeout(Phase::Create));
+        }
+        if self.recycle.is_zero() {
+            refusals.push(BuildError::ZeroTimeout(Phase::Recycle));
+        }
+        refusals
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Case {
-    max: usize,
+    config: Config,
     ops: Vec<Op>,
 }
 
+/// Max sizes at the edges: 0 and the last two are refused.
+const MAX_SIZE_EDGES: [usize; 6] = [
+    0,
+    1,
+    Semaphore::MAX_PERMITS - 1,
+    Semaphore::MAX_PERMITS,
+    Semaphore::MAX_PERMITS + 1,
+    usize::MAX,
+];
+
+fn configs() -> impl Strategy<Value = Config> {
+    use proptest_support::{DURATION_EDGES, with_edges};
+    let get_edges = DURATION_EDGES.map(Some);
+    (
+        with_edges(1..=3usize, &MAX_SIZE_EDGES, 8),
+        with_edges(Just(WAIT), &DURATION_EDGES, 6),
+        // Rarer: a zero create or recycle timeout is refused, and ends the case.
+        with_edges(Just(CREATE), &DURATION_EDGES, 8),
+        with_edges(Just(RECYCLE), &DURATION_EDGES, 10),
+        with_edges(
+            prop_oneof![3 => Just(None), 1 => Just(Some(GET))],
+            &get_edges,
+            6,
+        ),
+    )
+        .prop_map(|(max, wait, create, recycle, get)| Config {
+            max,
+            wait,
+            create,
+            recycle,
+            get,
+        })
+}
+
 fn cases() -> impl Strategy<Value = Case> {
+    let advance = proptest_support::with_edges(
+        (1..=35u64).prop_map(Duration::from_millis),
+        &proptest_support::DURATION_EDGES,
+        8,
+    );
     let op = prop_oneof![
         12 => Just(Op::Get),
         6 => any::<usize>().prop_map(Op::Return),
         2 => any::<usize>().prop_map(Op::ReturnBroken),
         4 => any::<usize>().prop_map(Op::Cancel),
         10 => (any::<usize>(), prop::bool::weighted(0.8)).prop_map(|(k, ok)| Op::Finish(k, ok)),
-        6 => (1..=35u64).prop_map(Op::Advance),
+        6 => advance.prop_map(Op::Advance),
         2 => Just(Op::Restart),
         1 => Just(Op::Close),
     ];
-    (1..=3usize, prop::collection::vec(op, 1..=40)).prop_map(|(max, ops)| Case { max, ops })
+    (configs(), prop::collection::vec(op, 1..=40)).prop_map(|(config, ops)| Case { config, ops })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,35 +523,64 @@ enum GetState {
     Done(Result<usize, Failure>),
 }
 
+/// `at + by`, or the farthest instant an `Instant` can hold: where `ManualClock::advance` documents
+/// that it stops. Found by halving (written here, independently of the library's own).
+fn saturating_add(at: Instant, by: Duration) -> Instant {
+    if let Some(later) = at.checked_add(by) {
+        return later;
+    }
+    let (mut fits, mut overflows) = (Duration::ZERO, by);
+    while overflows - fits > Duration::from_nanos(1) {
+        let mid = fits + (overflows - fits) / 2;
+        if at.checked_add(mid).is_some() {
+            fits = mid;
+        } else {
+            overflows = mid;
+        }
+    }
+    at + fits
+}
+
+/// `Some(d)` with `d <= at`.
+fn reached(deadline: Option<Instant>, at: Instant) -> bool {
+    deadline.is_some_and(|deadline| deadline <= at)
+}
+
 #[derive(Debug)]
 struct Model {
-    max: usize,
-    now: u64,
+    config: Config,
+    now: Instant,
     free_slots: usize,
-    /// Waiting gets, oldest first, with their deadlines.
-    queue: VecDeque<(usize, u64)>,
-    /// Creations in flight: seq -> (get, deadline).
-    creating: BTreeMap<usize, (usize, u64)>,
+    /// Waiting gets, oldest first.
+    queue: VecDeque<usize>,
+    /// Creations in flight: seq -> (get, create deadline).
+    creating: BTreeMap<usize, (usize, Option<Instant>)>,
     idle: VecDeque<usize>,
     /// Checked-out objects: get -> object id.
     held: BTreeMap<usize, usize>,
     states: Vec<GetState>,
+    /// Per get: when it stops waiting for a slot, and when its total `get` timeout ends it;
+    /// `None` for no deadline (no timeout, or one too long to add to the clock).
+    wait_deadlines: Vec<Option<Instant>>,
+    get_deadlines: Vec<Option<Instant>>,
     next_seq: usize,
     stale_before: usize,
     closed: bool,
 }
 
 impl Model {
-    fn new(max: usize) -> Self {
+    fn new(config: Config, now: Instant) -> Self {
         Model {
-            max,
-            now: 0,
-            free_slots: max,
+            config,
+            now,
+            free_slots: config.max,
             queue: VecDeque::new(),
             creating: BTreeMap::new(),
             idle: VecDeque::new(),
             held: BTreeMap::new(),
             states: Vec::new(),
+            wait_deadlines: Vec::new(),
+            get_deadlines: Vec::new(),
             next_seq: 0,
             stale_before: 0,
             closed: false,
@@ -464,13 +602,29 @@ impl Model {
     fn get(&mut self) {
         let get = self.states.len();
         self.states.push(GetState::Waiting);
+        self.wait_deadlines
+            .push(self.now.checked_add(self.config.wait));
+        self.get_deadlines.push(
+            self.config
+                .get
+                .and_then(|total| self.now.checked_add(total)),
+        );
         if self.closed {
             self.states[get] = GetState::Done(Err(Failure::Closed));
         } else if self.free_slots > 0 && self.queue.is_empty() {
             self.free_slots -= 1;
             self.take_object(get);
+        } else if self.config.wait.is_zero() {
+            // Documented: a zero wait timeout fails at once when no slot is free.
+            self.states[get] = GetState::Done(Err(Failure::WaitTimeout));
         } else {
-            self.queue.push_back((get, self.now + WAIT_US));
+            self.queue.push_back(get);
+        }
+        // A zero total timeout: its deadline is now, and a get still under way after its first
+        // poll ends there.
+        let pending = matches!(self.states[get], GetState::Waiting | GetState::Creating(_));
+        if pending && reached(self.get_deadlines[get], self.now) {
+            self.time_out(get, Failure::GetTimeout);
         }
     }
 
@@ -485,13 +639,14 @@ impl Model {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.creating.insert(seq, (get, self.now + CREATE_US));
+        let deadline = self.now.checked_add(self.config.create);
+        self.creating.insert(seq, (get, deadline));
         self.states[get] = GetState::Creating(seq);
     }
 
     fn free_slot(&mut self) {
         match self.queue.pop_front() {
-            Some((next, _)) => self.take_object(next),
+            Some(next) => self.take_object(next),
             None => self.free_slots += 1,
         }
     }
@@ -504,15 +659,26 @@ impl Model {
         self.free_slot();
     }
 
-    fn cancel(&mut self, get: usize) {
+    /// A pending get ends without an object: it leaves the queue, or its creation is dropped and
+    /// its slot goes on.
+    fn drop_pending(&mut self, get: usize) {
         match self.states[get] {
-            GetState::Waiting => self.queue.retain(|(waiting, _)| *waiting != get),
+            GetState::Waiting => self.queue.retain(|waiting| *waiting != get),
             GetState::Creating(seq) => {
                 self.creating.remove(&seq);
                 self.free_slot();
             }
-            GetState::Done(_) => unreachable!("cancel of a finished get"),
+            GetState::Done(_) => unreachable!("get {get} is not pending"),
         }
+    }
+
+    fn time_out(&mut self, get: usize, why: Failure) {
+        self.drop_pending(get);
+        self.states[get] = GetState::Done(Err(why));
+    }
+
+    fn cancel(&mut self, get: usize) {
+        self.drop_pending(get);
         self.states[get] = GetState::Done(Err(Failure::Other)); // gone; not compared again
     }
 
@@ -530,46 +696,49 @@ impl Model {
         }
     }
 
+    /// The deadlines `get` is waiting on now: its phase's (wait or create) and its total one.
+    fn deadlines(&self, get: usize) -> [Option<Instant>; 2] {
+        let phase = match self.states[get] {
+            GetState::Waiting => self.wait_deadlines[get],
+            GetState::Creating(seq) => self.creating[&seq].1,
+            GetState::Done(_) => return [None, None],
+        };
+        [phase, self.get_deadlines[get]]
+    }
+
     /// The earliest deadline in `(now, until]`.
-    fn next_deadline(&self, until: u64) -> Option<u64> {
-        self.queue
-            .iter()
-            .map(|(_, deadline)| *deadline)
-            .chain(self.creating.values().map(|(_, deadline)| *deadline))
+    fn next_deadline(&self, until: Instant) -> Option<Instant> {
+        (0..self.states.len())
+            .flat_map(|get| self.deadlines(get))
+            .flatten()
             .filter(|deadline| *deadline <= until)
             .min()
     }
 
-    /// Time is `at`: every deadline reached fires, creations first (in get order; a wait
-    /// deadline never coincides with a create deadline).
-    fn fire(&mut self, at: u64) {
+    /// Time is `at`: every deadline reached fires. The gets are served oldest first, as the
+    /// harness polls them (a get handed a slot by an older one is always younger: whoever holds a
+    /// slot got it before anyone now waiting). A get first takes a slot it was handed (its future
+    /// is polled before its deadline: `free_slot` has already given it its object or creation),
+    /// else its phase's deadline ends it, else its total deadline.
+    fn fire(&mut self, at: Instant) {
         self.now = at;
-        let mut expired: Vec<(usize, usize)> = self
-            .creating
-            .iter()
-            .filter(|(_, (_, deadline))| *deadline <= at)
-            .map(|(seq, (get, _))| (*get, *seq))
-            .collect();
-        expired.sort_unstable();
-        for (get, seq) in expired {
-            self.creating.remove(&seq);
-            self.states[get] = GetState::Done(Err(Failure::CreateTimeout));
-            self.free_slot();
-        }
-        let (gone, stay): (Vec<_>, Vec<_>) = self
-            .queue
-            .iter()
-            .copied()
-            .partition(|(_, deadline)| *deadline <= at);
-        self.queue = stay.into();
-        for (get, _) in gone {
-            self.states[get] = GetState::Done(Err(Failure::WaitTimeout));
+        for get in 0..self.states.len() {
+            let [phase, total] = self.deadlines(get);
+            if reached(phase, at) {
+                let why = match self.states[get] {
+                    GetState::Waiting => Failure::WaitTimeout,
+                    _ => Failure::CreateTimeout,
+                };
+                self.time_out(get, why);
+            } else if reached(total, at) {
+                self.time_out(get, Failure::GetTimeout);
+            }
         }
     }
 
     fn close(&mut self) {
         self.closed = true;
-        for (get, _) in std::mem::take(&mut self.queue) {
+        for get in std::mem::take(&mut self.queue) {
             self.states[get] = GetState::Done(Err(Failure::Closed));
         }
         self.idle.clear();
@@ -617,20 +786,23 @@ struct Harness<P> {
 }
 
 impl<P: PoolUnderTest> Harness<P> {
-    fn new(max: usize) -> Self {
+    /// The harness around a freshly built pool, or the error `build` gave.
+    fn new(config: Config) -> Result<Self, BuildError> {
         let books = Arc::new(Books::default());
         let clock = ManualClock::new();
-        Harness {
-            pool: Some(P::build(max, Fake(Arc::clone(&books)), clock.clone())),
+        let pool = P::build(&config, Fake(Arc::clone(&books)), clock.clone())?;
+        let now = clock.now();
+        Ok(Harness {
+            pool: Some(pool),
             books,
             clock,
-            model: Model::new(max),
+            model: Model::new(config, now),
             pending: BTreeMap::new(),
             held: BTreeMap::new(),
             outcomes: BTreeMap::new(),
             owners: BTreeMap::new(),
             trace: Vec::new(),
-        }
+        })
     }
 
     fn pool(&self) -> &P {
@@ -748,16 +920,17 @@ impl<P: PoolUnderTest> Harness<P> {
                     waker.wake();
                 }
             }
-            Op::Advance(ms) => {
-                let until = self.model.now + ms * 1000;
+            Op::Advance(by) => {
+                let from = self.model.now;
+                let until = saturating_add(from, by);
                 while let Some(at) = self.model.next_deadline(until) {
-                    self.clock
-                        .advance(Duration::from_micros(at - self.model.now));
+                    self.clock.advance(at - self.model.now);
                     self.model.fire(at);
                     self.settle();
                 }
-                self.clock
-                    .advance(Duration::from_micros(until - self.model.now));
+                // The rest of `by`, whole: past the farthest instant, the clock must stop there
+                // (`check` compares it with the model's).
+                self.clock.advance(by - (self.model.now - from));
                 self.model.now = until;
             }
             Op::Restart => {
@@ -782,6 +955,14 @@ impl<P: PoolUnderTest> Harness<P> {
     }
 
     fn check(&self) -> Result<(), TestCaseError> {
+        let now = self.clock.now();
+        if now != self.model.now {
+            return Err(self.fail(format!(
+                "the clock reads {now:?}, the model says {:?} (ManualClock::advance saturates at \
+                 the farthest instant)",
+                self.model.now
+            )));
+        }
         for (get, expected) in self.model.states.iter().enumerate() {
             let actual = if self.pending.contains_key(&get) {
                 let creating: Vec<usize> = self
@@ -821,8 +1002,8 @@ impl<P: PoolUnderTest> Harness<P> {
                 (size, idle, waiting)
             )));
         }
-        if size > self.model.max {
-            return Err(self.fail(format!("size {size} above max {}", self.model.max)));
+        if size > self.model.config.max {
+            return Err(self.fail(format!("size {size} above max {}", self.model.config.max)));
         }
         let alive = self.books.alive.lock().unwrap().clone();
         if alive != self.model.alive() {
@@ -838,7 +1019,8 @@ impl<P: PoolUnderTest> Harness<P> {
         Ok(())
     }
 
-    /// Everything back, then `max` gets without waiting, then close: nothing left.
+    /// Everything back, then `max` gets (at most [`FINAL_GETS`]) without waiting, then close:
+    /// nothing left.
     fn finish_and_check_ledger(&mut self) -> Result<(), TestCaseError> {
         self.trace
             .push("final: cancel every get, return every object:".into());
@@ -853,7 +1035,8 @@ impl<P: PoolUnderTest> Harness<P> {
             self.check()?;
         }
         if !self.model.closed {
-            for _ in 0..self.model.max {
+            let max = self.model.config.max;
+            for _ in 0..max.min(FINAL_GETS) {
                 self.apply(Op::Get);
                 let get = self.model.states.len() - 1;
                 // Finish any creation it started, so that it ends now.
@@ -861,14 +1044,18 @@ impl<P: PoolUnderTest> Harness<P> {
                     let k = self.model.creating.keys().position(|s| *s == seq).unwrap();
                     self.apply(Op::Finish(k, true));
                 }
-                if !matches!(self.outcomes.get(&get), Some(Ok(_))) {
+                // Every slot is free, so the model hands this one an object (unless a zero total
+                // timeout ends a get that has to create one at once).
+                let expected = self.model.states[get];
+                if matches!(expected, GetState::Done(Ok(_)))
+                    && !matches!(self.outcomes.get(&get), Some(Ok(_)))
+                {
                     return Err(self.fail(format!(
-                        "final: get {get} of {} did not succeed at once: a slot leaked",
-                        self.model.max
+                        "final: get {get} of {max} did not succeed at once: a slot leaked"
                     )));
                 }
+                self.check()?;
             }
-            self.check()?;
         }
         self.apply(Op::Close);
         self.held.clear();
@@ -881,10 +1068,30 @@ impl<P: PoolUnderTest> Harness<P> {
     }
 }
 
+/// Gets the final ledger makes: all of them for a small pool, a few for a huge one.
+const FINAL_GETS: usize = 3;
+
 /// Runs `case`, checking after every step; returns every `get`'s state after the case's own
-/// operations (before the final drain).
+/// operations (before the final drain). A configuration `build` must refuse ends the case there
+/// (no states).
 fn check_case<P: PoolUnderTest>(case: &Case) -> Result<Vec<GetState>, TestCaseError> {
-    let mut harness = Harness::<P>::new(case.max);
+    let refusals = case.config.refusals();
+    let mut harness = match (Harness::<P>::new(case.config), refusals.is_empty()) {
+        (Ok(harness), true) => harness,
+        (Err(error), false) if refusals.contains(&error) => return Ok(Vec::new()),
+        (built, _) => {
+            return Err(TestCaseError::fail(format!(
+                "build with {:?} gave {:?}, expected {}",
+                case.config,
+                built.map(drop),
+                if refusals.is_empty() {
+                    "a pool".to_owned()
+                } else {
+                    format!("one of {refusals:?}")
+                }
+            )));
+        }
+    };
     for op in &case.ops {
         harness.apply(*op);
         harness.check()?;
@@ -925,6 +1132,8 @@ fn generator_reaches_every_outcome() {
                     GetState::Done(Err(Failure::Closed)) => "Closed",
                     GetState::Done(Err(Failure::WaitTimeout)) => "WaitTimeout",
                     GetState::Done(Err(Failure::CreateTimeout)) => "CreateTimeout",
+                    GetState::Done(Err(Failure::RecycleTimeout)) => "RecycleTimeout",
+                    GetState::Done(Err(Failure::GetTimeout)) => "GetTimeout",
                     GetState::Done(Err(Failure::CreateFailed)) => "CreateFailed",
                     GetState::Done(Err(Failure::Other)) => "cancelled",
                 };
@@ -940,6 +1149,7 @@ fn generator_reaches_every_outcome() {
         "Closed",
         "WaitTimeout",
         "CreateTimeout",
+        "GetTimeout",
         "CreateFailed",
         "cancelled",
         "still waiting",

@@ -14,6 +14,15 @@
 //! `shutdown_within(0..=80 ms)`; the submitter carries on regardless, so later submissions race
 //! with the shutdown and are refused.
 //!
+//! Edges, each drawn about one time in six to eight: the deadline `Duration::ZERO` (abort and
+//! cancel at once), 1 ns and `Duration::MAX` (documented: no deadline, as `shutdown()`); the queue
+//! capacity 1, or an invalid 0, `MAX_CAPACITY + 1` or `usize::MAX` (and, one case in 80, as each
+//! allocates 2^20 slots up front, `channel::MAX_CAPACITY - 1` or `MAX_CAPACITY`); 1 worker, or
+//! an invalid 0. `build` must refuse an invalid configuration with its typed `BuildError`, and
+//! the case ends there. (A worker count near `usize::MAX` is not drawn: `build` panics on it, see
+//! `build_with_usize_max_workers_returns_an_error`.) A deadline takes effect on tokio's timer,
+//! which fires on whole milliseconds: 1 ns aborts and cancels at 1 ms.
+//!
 //! Each case runs on a fresh current-thread tokio runtime with `start_paused(true)`, so time is
 //! virtual: the clock jumps to the next timer whenever the runtime is idle. Every job records in
 //! a probe of its own when it started and ended (in virtual ms), whether it reached its end, and
@@ -68,7 +77,7 @@ use std::time::Duration;
 
 use async_patterns::channel;
 use async_patterns::pool::{
-    JobError, JobHandle, JobId, ShutdownReport, TrySubmitError, WorkerPool,
+    BuildError, JobError, JobHandle, JobId, ShutdownReport, TrySubmitError, WorkerPool,
 };
 use futures::FutureExt;
 use proptest::prelude::*;
@@ -77,6 +86,9 @@ use proptest::test_runner::{
 };
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+mod support;
+use support::proptest_support;
 
 // ---------------------------------------------------------------------------------------------
 // Cases
@@ -117,8 +129,8 @@ struct JobSpec {
 enum Shutdown {
     /// `shutdown()` at `at_ms`.
     Drain { at_ms: u64 },
-    /// `shutdown_within(deadline_ms)` at `at_ms`.
-    Within { at_ms: u64, deadline_ms: u64 },
+    /// `shutdown_within(deadline)` at `at_ms`.
+    Within { at_ms: u64, deadline: Duration },
 }
 
 impl Shutdown {
@@ -135,6 +147,42 @@ struct Case {
     capacity: usize,
     jobs: Vec<JobSpec>,
     shutdown: Shutdown,
+}
+
+/// Worker counts at the edges (0 is refused). Not `usize::MAX`: see
+/// `build_with_usize_max_workers_returns_an_error`.
+const WORKER_EDGES: [usize; 2] = [0, 1];
+
+/// Queue capacities at the edges: 0 and the last two are refused.
+const CAPACITY_EDGES: [usize; 4] = [0, 1, channel::MAX_CAPACITY + 1, usize::MAX];
+
+/// The largest valid queue capacities, drawn apart and rarely: each allocates 2^20 slots up front
+/// (about 70 ms in a debug build), twice per case.
+const HUGE_CAPACITIES: [usize; 2] = [channel::MAX_CAPACITY - 1, channel::MAX_CAPACITY];
+
+/// What `build` must refuse, as documented; any of them when several apply (which one is reported
+/// first is not documented).
+fn refusals(workers: usize, capacity: usize) -> Vec<BuildError> {
+    let mut refusals = Vec::new();
+    if workers == 0 {
+        refusals.push(BuildError::ZeroWorkers);
+    }
+    if capacity == 0 {
+        refusals.push(BuildError::ZeroQueueCapacity);
+    }
+    if capacity > channel::MAX_CAPACITY {
+        refusals.push(BuildError::QueueTooLarge);
+    }
+    refusals
+}
+
+/// The deadline `shutdown_within` works to, in whole virtual ms after it was called: tokio's
+/// timers fire on whole milliseconds, so a deadline takes effect rounded up to one (1 ns is 1 ms,
+/// as `Duration::ZERO` is 0). `None` for `Duration::MAX`, documented as no deadline.
+fn effective_deadline_ms(deadline: Duration) -> Option<u64> {
+    (deadline != Duration::MAX).then(|| {
+        u64::try_from(deadline.as_nanos().div_ceil(1_000_000)).expect("drawn deadlines are short")
+    })
 }
 
 fn cases() -> impl Strategy<Value = Case> {
@@ -155,12 +203,23 @@ fn cases() -> impl Strategy<Value = Case> {
         });
     let shutdown = prop_oneof![
         (0..=200u64).prop_map(|at_ms| Shutdown::Drain { at_ms }),
-        (0..=200u64, 0..=80u64)
-            .prop_map(|(at_ms, deadline_ms)| Shutdown::Within { at_ms, deadline_ms }),
+        (
+            0..=200u64,
+            proptest_support::with_edges(
+                (0..=80u64).prop_map(Duration::from_millis),
+                &proptest_support::DURATION_EDGES,
+                6
+            )
+        )
+            .prop_map(|(at_ms, deadline)| Shutdown::Within { at_ms, deadline }),
     ];
     (
-        1..=4usize,
-        1..=8usize,
+        proptest_support::with_edges(1..=4usize, &WORKER_EDGES, 8),
+        proptest_support::with_edges(
+            proptest_support::with_edges(1..=8usize, &CAPACITY_EDGES, 8),
+            &HUGE_CAPACITIES,
+            80,
+        ),
         prop::collection::vec(job, 1..=30),
         shutdown,
     )
@@ -358,7 +417,7 @@ trait PoolUnderTest: Sized {
     type Handle: HandleUnderTest;
 
     /// Builds the pool inside the current runtime.
-    fn build(workers: usize, capacity: usize) -> Self;
+    fn build(workers: usize, capacity: usize) -> Result<Self, BuildError>;
     async fn submit(&self, job: AsyncBody) -> Result<Self::Handle, AsyncBody>;
     fn try_submit(&self, job: AsyncBody) -> Result<Self::Handle, Refused<AsyncBody>>;
     async fn submit_blocking(&self, job: BlockingBody) -> Result<Self::Handle, BlockingBody>;
@@ -390,12 +449,11 @@ fn refused<J>(error: TrySubmitError<J>) -> Refused<J> {
 impl PoolUnderTest for WorkerPool {
     type Handle = JobHandle<u64>;
 
-    fn build(workers: usize, capacity: usize) -> Self {
+    fn build(workers: usize, capacity: usize) -> Result<Self, BuildError> {
         WorkerPool::builder()
             .workers(workers)
             .queue_capacity(capacity)
             .build()
-            .expect("a valid configuration")
     }
 
     async fn submit(&self, job: AsyncBody) -> Result<Self::Handle, AsyncBody> {
@@ -630,8 +688,15 @@ fn map_refused<J>(refused: Refused<Body>, take: fn(Body) -> J) -> Refused<J> {
 impl PoolUnderTest for PanicKillsWorker {
     type Handle = NaiveHandle;
 
-    fn build(workers: usize, capacity: usize) -> Self {
-        let (sender, receiver) = channel::bounded::<NaiveJob>(capacity).expect("valid capacity");
+    fn build(workers: usize, capacity: usize) -> Result<Self, BuildError> {
+        if workers == 0 {
+            return Err(BuildError::ZeroWorkers);
+        }
+        let (sender, receiver) =
+            channel::bounded::<NaiveJob>(capacity).map_err(|error| match error {
+                channel::CapacityError::Zero => BuildError::ZeroQueueCapacity,
+                _ => BuildError::QueueTooLarge,
+            })?;
         let handles = (0..workers)
             .map(|_| {
                 let jobs = receiver.clone();
@@ -651,13 +716,13 @@ impl PoolUnderTest for PanicKillsWorker {
                 })
             })
             .collect();
-        PanicKillsWorker {
+        Ok(PanicKillsWorker {
             sender,
             receiver,
             workers: Mutex::new(Some(handles)),
             tally: Arc::default(),
             next_id: AtomicU64::new(0),
-        }
+        })
     }
 
     async fn submit(&self, job: AsyncBody) -> Result<Self::Handle, AsyncBody> {
@@ -812,7 +877,8 @@ fn run_case<P: PoolUnderTest>(case: &Case) -> Result<Trace, String> {
 }
 
 async fn drive<P: PoolUnderTest>(case: &Case) -> Result<Trace, String> {
-    let pool = P::build(case.workers, case.capacity);
+    let pool = P::build(case.workers, case.capacity)
+        .map_err(|error| format!("build refused a valid configuration: {error:?}"))?;
     let t0 = Instant::now();
     let counters = Arc::new(Counters {
         t0,
@@ -898,10 +964,7 @@ async fn drive<P: PoolUnderTest>(case: &Case) -> Result<Trace, String> {
         let called_ms = counters.now_ms();
         let report = match case.shutdown {
             Shutdown::Drain { .. } => pool.shutdown().await,
-            Shutdown::Within { deadline_ms, .. } => {
-                pool.shutdown_within(Duration::from_millis(deadline_ms))
-                    .await
-            }
+            Shutdown::Within { deadline, .. } => pool.shutdown_within(deadline).await,
         };
         let returned_ms = counters.now_ms();
         let unresolved: Vec<usize> = handles
@@ -979,7 +1042,7 @@ macro_rules! ensure {
 fn check_trace(case: &Case, trace: &Trace) -> Result<(), Failure> {
     let deadline = match case.shutdown {
         Shutdown::Drain { .. } => None,
-        Shutdown::Within { deadline_ms, .. } => Some(deadline_ms),
+        Shutdown::Within { deadline, .. } => effective_deadline_ms(deadline),
     };
     let deadline_at = deadline.map(|d| trace.shutdown_called_ms + d);
 
@@ -1138,8 +1201,35 @@ fn check_trace(case: &Case, trace: &Trace) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Runs `case` twice on `P` and checks both the rules and that the runs agree.
-fn check_case<P: PoolUnderTest>(case: &Case) -> Result<Trace, TestCaseError> {
+/// A case with an invalid configuration: `build` must refuse it with one of the typed errors
+/// that apply.
+fn check_refused<P: PoolUnderTest>(
+    case: &Case,
+    refusals: &[BuildError],
+) -> Result<(), TestCaseError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    let built = runtime.block_on(async { P::build(case.workers, case.capacity).map(drop) });
+    match built {
+        Err(error) if refusals.contains(&error) => Ok(()),
+        other => Err(TestCaseError::fail(format!(
+            "{BAD_REFUSAL}: build with {} workers and a queue of {} gave {other:?}, expected one \
+             of {refusals:?}",
+            case.workers, case.capacity
+        ))),
+    }
+}
+
+/// Runs `case` twice on `P` and checks both the rules and that the runs agree; `None` when the
+/// configuration is invalid and `build` refused it as it must.
+fn check_case<P: PoolUnderTest>(case: &Case) -> Result<Option<Trace>, TestCaseError> {
+    let refusals = refusals(case.workers, case.capacity);
+    if !refusals.is_empty() {
+        return check_refused::<P>(case, &refusals).map(|()| None);
+    }
     let first = run_case::<P>(case).map_err(TestCaseError::fail)?;
     check_trace(case, &first).map_err(|failure| TestCaseError::fail(failure.0))?;
     let second = run_case::<P>(case).map_err(TestCaseError::fail)?;
@@ -1154,7 +1244,7 @@ fn check_case<P: PoolUnderTest>(case: &Case) -> Result<Trace, TestCaseError> {
             "{NONDETERMINISTIC}:\n  first:  {first:?}\n  second: {second:?}"
         )));
     }
-    Ok(first)
+    Ok(Some(first))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1241,7 +1331,9 @@ fn generator_reaches_every_outcome() {
     ];
     runner
         .run(&cases(), |case| {
-            let trace = check_case::<WorkerPool>(&case)?;
+            let Some(trace) = check_case::<WorkerPool>(&case)? else {
+                return Ok(());
+            };
             let mut seen = seen.borrow_mut();
             for (index, spec) in case.jobs.iter().enumerate() {
                 let blocking = usize::from(spec.kind.is_blocking());
@@ -1309,4 +1401,35 @@ fn shutdown_within_after_one_worker_exited_returns_a_report() {
         assert_eq!(quick.await, Ok(()));
         assert_eq!(slow.await, Err(JobError::Aborted));
     });
+}
+
+/// Library bug, found by drawing counts at their edges: `Builder::workers` documents no maximum,
+/// and `build` documents its failures as `BuildError`s, but `workers(usize::MAX)` (or
+/// `usize::MAX - 1`) makes `build` panic with "capacity overflow": `build_unspawned` collects one
+/// `Worker` per count into a `Vec` before anything checks the count. Counts small enough for the
+/// `Vec`'s size to fit but too large for memory (`1 << 40`: 8 TiB) abort the process instead. A
+/// worker count cannot usefully exceed what the runtime can spawn; a typed error (say a
+/// `BuildError::TooManyWorkers` above a documented maximum) is what the other limits of this crate
+/// do (`QueueTooLarge`, `LimitError::TooLarge`, `MaxSizeTooLarge`).
+#[test]
+#[ignore = "library bug: WorkerPool::builder().workers(usize::MAX).build() panics (capacity overflow) instead of returning a BuildError"]
+fn build_with_usize_max_workers_returns_an_error() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    // Inside a runtime: outside one, `build` returns `NoRuntime` before it looks at the count.
+    let _entered = runtime.enter();
+    let built = std::panic::catch_unwind(|| {
+        WorkerPool::builder()
+            .workers(usize::MAX)
+            .queue_capacity(1)
+            .build()
+            .map(drop)
+    });
+    match built {
+        Ok(Err(_)) => {}
+        Ok(Ok(())) => panic!("build accepted usize::MAX workers"),
+        Err(_) => panic!("build panicked on workers(usize::MAX) instead of returning a BuildError"),
+    }
 }

@@ -4,7 +4,7 @@
 //!
 //! # What is checked
 //!
-//! A case is a `max_readers` in 1..=4 and up to 40 operations: `Read` / `Write` (a `read_owned` /
+//! A case is a `max_readers` and up to 40 operations: `Read` / `Write` (a `read_owned` /
 //! `write_owned` future, polled once and kept while pending), `TryRead`, `TryWrite`, dropping a
 //! held guard, downgrading a held write guard, cancelling (dropping) a pending future, and polling
 //! a pending future again. The model, written here independently of the library, is the policy the
@@ -14,6 +14,11 @@
 //! free; a cancelled request gives back what it had (a partial assignment at the head, or the whole
 //! grant when it was granted but never polled again) through the same rule; `downgrade` keeps one
 //! permit and gives back the rest.
+//!
+//! `max_readers` is mostly 1..=4, but one case in six takes an edge: 1, `u32::MAX >> 3` (the
+//! largest the lock allows) or one below it, or an invalid one — 0, `(u32::MAX >> 3) + 1` or
+//! `u32::MAX` — for which `with_max_readers` must panic, as documented (and the naive locks
+//! below panic alike).
 //!
 //! After every operation:
 //!
@@ -90,6 +95,23 @@ struct Case {
     ops: Vec<Op>,
 }
 
+/// The largest `max_readers` a lock may have (`RwLock::with_max_readers` documents it).
+const MAX_READERS: u32 = u32::MAX >> 3;
+
+/// `max_readers` at the edges; 0 and the last two are refused (a panic).
+const MAX_READERS_EDGES: [u32; 6] = [
+    0,
+    1,
+    MAX_READERS - 1,
+    MAX_READERS,
+    MAX_READERS + 1,
+    u32::MAX,
+];
+
+fn valid_max_readers(max_readers: u32) -> bool {
+    (1..=MAX_READERS).contains(&max_readers)
+}
+
 fn cases() -> impl Strategy<Value = Case> {
     let index = 0..8usize;
     // Weighted so that queues form (more requests than releases) but also drain.
@@ -103,7 +125,8 @@ fn cases() -> impl Strategy<Value = Case> {
         5 => index.clone().prop_map(Op::Downgrade),
         3 => index.prop_map(Op::Cancel),
     ];
-    (1..=4u32, prop::collection::vec(op, 0..=40))
+    let max_readers = proptest_support::with_edges(1..=4u32, &MAX_READERS_EDGES, 6);
+    (max_readers, prop::collection::vec(op, 0..=40))
         .prop_map(|(max_readers, ops)| Case { max_readers, ops })
 }
 
@@ -745,8 +768,41 @@ impl<L: LockUnderTest> Harness<L> {
     }
 }
 
+/// Keeps the expected panics of `with_max_readers` (an invalid `max_readers`) out of the output of
+/// a failing case; every other panic is reported as usual.
+fn quiet_refused_max_readers() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if !message.starts_with("a RwLock may not be created with") {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs one case against `L` and the model; `Err` names the step and what disagreed.
 fn check_against_model<L: LockUnderTest>(case: &Case) -> Result<(), TestCaseError> {
+    if !valid_max_readers(case.max_readers) {
+        // Documented: 0, or more than `u32::MAX >> 3`, is a programming error and panics.
+        quiet_refused_max_readers();
+        let built = std::panic::catch_unwind(|| L::with_max_readers(case.max_readers));
+        return match built {
+            Err(_) => Ok(()),
+            Ok(_) => Err(TestCaseError::fail(format!(
+                "with_max_readers({}) returned a lock; it must panic (max_readers must be in \
+                 1..={MAX_READERS})",
+                case.max_readers
+            ))),
+        };
+    }
     let mut harness = Harness::<L>::new(case.max_readers);
     harness.check()?;
     for (step, &op) in case.ops.iter().enumerate() {
@@ -858,9 +914,16 @@ fn minimize<L: LockUnderTest>(mut case: Case) -> Case {
                 simpler.push(c);
             }
         }
-        if case.max_readers > 1 {
+        // Lower `max_readers` one at a time while it is small, and by halves (or straight to 1)
+        // while it is an edge: one at a time from `u32::MAX >> 3` would never end.
+        let lower = if case.max_readers <= 4 {
+            vec![case.max_readers - 1]
+        } else {
+            vec![1, case.max_readers / 2, case.max_readers - 1]
+        };
+        for max_readers in lower.into_iter().filter(|&m| valid_max_readers(m)) {
             simpler.push(Case {
-                max_readers: case.max_readers - 1,
+                max_readers,
                 ..case.clone()
             });
         }
@@ -1101,6 +1164,15 @@ impl<F: Flaw> LockUnderTest for NaiveRwLock<F> {
     type Write = NaiveWrite<F>;
 
     fn with_max_readers(max_readers: u32) -> Arc<Self> {
+        // The same documented refusals as the shipped lock.
+        assert!(
+            max_readers != 0,
+            "a RwLock may not be created with 0 readers"
+        );
+        assert!(
+            max_readers <= MAX_READERS,
+            "a RwLock may not be created with more than {MAX_READERS} readers"
+        );
         Arc::new(NaiveRwLock {
             max_readers,
             state: Mutex::new(NaiveState {

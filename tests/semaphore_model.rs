@@ -4,11 +4,15 @@
 //!
 //! # What is checked
 //!
-//! A case is a number of initial permits (0..=4) and up to 40 operations: `acquire_many(n)`
+//! A case is a number of initial permits and up to 40 operations: `acquire_many(n)`
 //! (the future is polled once and kept while pending), `try_acquire_many(n)`, re-polling a pending
 //! acquire, cancelling (dropping) one, dropping or forgetting a held permit, `add_permits`,
-//! `forget_permits` and `close`. The model, written here independently of the library, says what
-//! each operation must do:
+//! `forget_permits` and `close`. Counts are mostly small (initial permits 0..=4, requests 0..=3,
+//! amounts added or forgotten 0..=3), but about one draw in six (one in eight for requests) is an
+//! edge: 0, 1, `MAX_PERMITS - 1` or `MAX_PERMITS` for the initial permits; 0, 1, `u32::MAX - 1` or
+//! `u32::MAX` for a request; and for an amount added or forgotten also `usize::MAX - 1` and
+//! `usize::MAX`. The model, written here independently of the library, says what each operation
+//! must do:
 //!
 //! - permits are granted in FIFO order; released permits go to the head of the queue until it has
 //!   all it asked for, then to the next waiter, and only the rest becomes available (so
@@ -19,7 +23,12 @@
 //! - `close` fails every queued waiter and makes the permits assigned to them available;
 //! - dropping an acquire future gives back whatever was assigned to it: a partial assignment
 //!   at the head, or the whole grant when it was granted but had not yet been polled to `Ready`;
-//! - `forget_permits(n)` removes `min(n, available)`.
+//! - `forget_permits(n)` removes `min(n, available)`;
+//! - `add_permits(n)` panics (documented) when the available permits would exceed `MAX_PERMITS`,
+//!   and then changes nothing. Permits given back may leave more than `MAX_PERMITS` available
+//!   (by at most those held when the maximum was reached; not documented, but the only way to
+//!   lose none): then any `add_permits(n > 0)` panics. The naive semaphores enforce no maximum,
+//!   so for them the checker skips such an `add_permits`.
 //!
 //! After every operation the checker compares `available_permits()` with the model and looks at
 //! every pending acquire: one the model still queues must poll `Pending` (else FIFO order was
@@ -46,6 +55,7 @@
 
 mod support;
 
+use std::any::TypeId;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -105,12 +115,28 @@ struct Case {
     ops: Vec<Op>,
 }
 
-/// Requests range over 0..=3: a request for 0 permits succeeds at once unless closed (as in tokio),
-/// in the shipped semaphore and the naive ones alike.
+/// The initial permits at the edges.
+const PERMIT_EDGES: [usize; 4] = [0, 1, Semaphore::MAX_PERMITS - 1, Semaphore::MAX_PERMITS];
+/// A request at the edges: `acquire_many` takes a `u32`.
+const REQUEST_EDGES: [u32; 4] = [0, 1, u32::MAX - 1, u32::MAX];
+/// An amount added or forgotten at the edges: past `MAX_PERMITS`, `add_permits` panics.
+const AMOUNT_EDGES: [usize; 6] = [
+    0,
+    1,
+    Semaphore::MAX_PERMITS - 1,
+    Semaphore::MAX_PERMITS,
+    usize::MAX - 1,
+    usize::MAX,
+];
+
+/// Requests are mostly 0..=3: a request for 0 permits succeeds at once unless closed (as in
+/// tokio), in the shipped semaphore and the naive ones alike. One request in eight, and one
+/// initial count or amount in six, is an edge (see the module docs); requests less often, as a
+/// request for `u32::MAX` permits blocks the queue for the rest of most cases.
 fn cases() -> impl Strategy<Value = Case> {
-    let request = 0..=3u32;
+    let request = proptest_support::with_edges(0..=3u32, &REQUEST_EDGES, 8);
     let index = 0..8usize;
-    let amount = 0..=3usize;
+    let amount = proptest_support::with_edges(0..=3usize, &AMOUNT_EDGES, 6);
     // Close is rare: after it little but permit drops remains to check, so frequent closes would
     // waste most of each case. `AddPermits` comes first because proptest shrinks an operation it
     // cannot remove towards the first alternative, and `AddPermits(0)` is a no-op: minimal cases
@@ -118,17 +144,18 @@ fn cases() -> impl Strategy<Value = Case> {
     let op = prop_oneof![
         4 => amount.clone().prop_map(Op::AddPermits),
         12 => request.clone().prop_map(Op::Acquire),
-        4 => request.prop_map(Op::TryAcquire),
+        4 => request.clone().prop_map(Op::TryAcquire),
         6 => index.clone().prop_map(Op::Repoll),
         4 => index.clone().prop_map(Op::Cancel),
         8 => index.clone().prop_map(Op::DropPermit),
         2 => index.prop_map(Op::ForgetPermit),
         2 => amount.prop_map(Op::ForgetPermits),
         1 => Just(Op::Close),
-        3 => (0..=3u32, prop_oneof![Just(Hostility::PanicOnClone), Just(Hostility::PanicOnWake)])
+        3 => (request, prop_oneof![Just(Hostility::PanicOnClone), Just(Hostility::PanicOnWake)])
             .prop_map(|(n, how)| Op::AcquireHostile(n, how)),
     ];
-    (0..=4usize, prop::collection::vec(op, 0..=40)).prop_map(|(initial, ops)| Case { initial, ops })
+    let initial = proptest_support::with_edges(0..=4usize, &PERMIT_EDGES, 6);
+    (initial, prop::collection::vec(op, 0..=40)).prop_map(|(initial, ops)| Case { initial, ops })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,10 +189,11 @@ struct Model {
     settled: HashMap<u64, (Fate, usize)>,
     /// Permits in held permit objects.
     held: usize,
-    /// Initial plus added.
-    created: usize,
+    /// Initial plus added (wide: `MAX_PERMITS` forgotten and added again, many times over, is
+    /// more than a `usize` counts).
+    created: u128,
     /// By `forget_permits` and by forgetting held permits.
-    forgotten: usize,
+    forgotten: u128,
 }
 
 impl Model {
@@ -176,7 +204,7 @@ impl Model {
             queue: VecDeque::new(),
             settled: HashMap::new(),
             held: 0,
-            created: initial,
+            created: initial as u128,
             forgotten: 0,
         }
     }
@@ -253,15 +281,21 @@ impl Model {
         self.available += n;
     }
 
+    /// Whether `add_permits(n)` must refuse (panic): the available permits would exceed
+    /// `MAX_PERMITS`. Held permits given back may already have taken them past it.
+    fn add_exceeds_max(&self, n: usize) -> bool {
+        n > Semaphore::MAX_PERMITS.saturating_sub(self.available)
+    }
+
     fn add(&mut self, n: usize) {
-        self.created += n;
+        self.created += n as u128;
         self.release(n);
     }
 
     fn forget_available(&mut self, n: usize) -> usize {
         let removed = n.min(self.available);
         self.available -= removed;
-        self.forgotten += removed;
+        self.forgotten += removed as u128;
         removed
     }
 
@@ -272,7 +306,7 @@ impl Model {
 
     fn forget_permit(&mut self, n: usize) {
         self.held -= n;
-        self.forgotten += n;
+        self.forgotten += n as u128;
     }
 
     /// The future saw its outcome (`Ready`); a grant becomes a held permit.
@@ -305,10 +339,14 @@ impl Model {
     }
 
     /// Every permit is somewhere: available, held, assigned to the head, or granted but not seen.
-    fn accounted(&self) -> usize {
-        let assigned: usize = self.queue.iter().map(|w| w.assigned).sum();
-        let unseen: usize = self.settled.values().map(|&(_, permits)| permits).sum();
-        self.available + self.held + assigned + unseen
+    fn accounted(&self) -> u128 {
+        let assigned: u128 = self.queue.iter().map(|w| w.assigned as u128).sum();
+        let unseen: u128 = self
+            .settled
+            .values()
+            .map(|&(_, permits)| permits as u128)
+            .sum();
+        self.available as u128 + self.held as u128 + assigned + unseen
     }
 }
 
@@ -379,6 +417,33 @@ const MISCOUNT: &str = "available_permits() is";
 const NOT_GRANTED: &str = "is still Pending, but the model grants it";
 const OUT_OF_ORDER: &str = "FIFO order violated";
 const LOST_WAKEUP: &str = "lost wakeup";
+const ADDED_PAST_MAX: &str = "add_permits went past MAX_PERMITS without panicking";
+
+/// Keeps the expected `add_permits` panics (past `MAX_PERMITS`) out of the output of a failing
+/// case; every other panic is reported as usual.
+fn quiet_add_permits_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if !message.contains("would exceed MAX_PERMITS") {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Whether `S` enforces `MAX_PERMITS` (the shipped semaphore does, as documented; the naive ones,
+/// written for the bug zoo, count without a limit and are not asked to add past it).
+fn enforces_max_permits<S: SemaphoreUnderTest>() -> bool {
+    TypeId::of::<S>() == TypeId::of::<Semaphore>()
+}
 
 fn describe<P>(poll: &Poll<Result<P, Closed>>) -> &'static str {
     match poll {
@@ -481,6 +546,22 @@ impl<S: SemaphoreUnderTest> Harness<S> {
                     let held = self.held.remove(i % self.held.len());
                     S::forget(held.permit);
                     self.model.forget_permit(held.permits);
+                }
+            }
+            Op::AddPermits(n) if self.model.add_exceeds_max(n) => {
+                // Documented: it panics, before changing anything (the checks after this step
+                // compare the count with the unchanged model).
+                if enforces_max_permits::<S>() {
+                    let semaphore = Arc::clone(&self.semaphore);
+                    if catch_unwind(AssertUnwindSafe(|| semaphore.add_permits(n))).is_ok() {
+                        return Err(fail(
+                            at,
+                            format_args!(
+                                "{ADDED_PAST_MAX}: add_permits({n}) with {} available returned",
+                                self.model.available
+                            ),
+                        ));
+                    }
                 }
             }
             Op::AddPermits(n) => {
@@ -757,6 +838,7 @@ impl<S: SemaphoreUnderTest> Harness<S> {
 /// Runs one case against `S` and the model; `Err` names the step and what disagreed.
 fn check_against_model<S: SemaphoreUnderTest>(case: &Case) -> Result<(), TestCaseError> {
     support::hostile::quiet_hostile_panics();
+    quiet_add_permits_panics();
     let mut harness = Harness::<S>::new(case.initial);
     harness.check("initially")?;
     for (step, &op) in case.ops.iter().enumerate() {
@@ -778,7 +860,7 @@ fn check_against_model<S: SemaphoreUnderTest>(case: &Case) -> Result<(), TestCas
     }
     let expected = harness.model.created - harness.model.forgotten;
     let available = harness.semaphore.available_permits();
-    if available != expected {
+    if available as u128 != expected {
         return Err(fail(
             "at the end, with everything dropped",
             format_args!("{MISCOUNT} {available}, but initial + added - forgotten is {expected}"),
@@ -844,10 +926,11 @@ fn model_catches_lifo_grant_order() {
         reason.contains(OUT_OF_ORDER) || reason.contains(NOT_GRANTED),
         "caught for an unexpected reason: {reason}"
     );
+    // A naive semaphore takes a hostile acquire as a plain one.
     let acquires = minimal
         .ops
         .iter()
-        .filter(|op| matches!(op, Op::Acquire(_)))
+        .filter(|op| matches!(op, Op::Acquire(_) | Op::AcquireHostile(..)))
         .count();
     assert!(acquires >= 2, "an order bug needs two waiters: {minimal:?}");
 }

@@ -81,3 +81,39 @@ where
         Ok(()) => panic!("{name}: the checker passed {cases} cases; it has no teeth"),
     }
 }
+
+/// Draws the `edges` (each as likely as the others) once in `one_in` draws, and `typical` the rest
+/// of the time: the issue "Every input at its extremes" — 0, 1, MAX − 1 and MAX for counts,
+/// `Duration::ZERO`, 1 ns and `Duration::MAX` for durations — with real weight, not only as the
+/// rare corner of a wide range. One number picks typical or which edge, and shrinks towards
+/// `typical`, or else towards the first of `edges`. (Not `prop_oneof!` and `sample::select`,
+/// which cost several times more to draw: this is drawn for every operation of every case.)
+pub fn with_edges<T, S>(
+    typical: S,
+    edges: &[T],
+    one_in: u32,
+) -> impl Strategy<Value = T> + Clone + use<T, S>
+where
+    T: Clone + Debug + 'static,
+    S: Strategy<Value = T> + Clone + 'static,
+{
+    assert!(one_in >= 2 && !edges.is_empty());
+    let edges = edges.to_vec();
+    let n = u32::try_from(edges.len()).expect("a few edges");
+    // Picks below `typical_picks` draw `typical`; the last `n` picks draw the edges, one each:
+    // `n` picks of `one_in * n`, so one draw in `one_in`.
+    let typical_picks = (one_in - 1) * n;
+    (0..one_in * n, typical).prop_map(move |(pick, typical)| {
+        match pick.checked_sub(typical_picks) {
+            Some(edge) => edges[edge as usize].clone(),
+            None => typical,
+        }
+    })
+}
+
+/// The durations at the edges: `Duration::ZERO`, 1 ns and `Duration::MAX`.
+pub const DURATION_EDGES: [std::time::Duration; 3] = [
+    std::time::Duration::ZERO,
+    std::time::Duration::from_nanos(1),
+    std::time::Duration::MAX,
+];
