@@ -18,9 +18,8 @@
 //! cancel at once), 1 ns and `Duration::MAX` (documented: no deadline, as `shutdown()`); the queue
 //! capacity 1, or an invalid 0, `MAX_CAPACITY + 1` or `usize::MAX` (and, one case in 80, as each
 //! allocates 2^20 slots up front, `channel::MAX_CAPACITY - 1` or `MAX_CAPACITY`); 1 worker, or
-//! an invalid 0. `build` must refuse an invalid configuration with its typed `BuildError`, and
-//! the case ends there. (A worker count near `usize::MAX` is not drawn: `build` panics on it, see
-//! `build_with_usize_max_workers_returns_an_error`.) A deadline takes effect on tokio's timer,
+//! an invalid 0, `MAX_WORKERS + 1` or `usize::MAX`. `build` must refuse an invalid configuration
+//! with its typed `BuildError`, and the case ends there. A deadline takes effect on tokio's timer,
 //! which fires on whole milliseconds: 1 ns aborts and cancels at 1 ms.
 //!
 //! Each case runs on a fresh current-thread tokio runtime with `start_paused(true)`, so time is
@@ -77,7 +76,7 @@ use std::time::Duration;
 
 use async_patterns::channel;
 use async_patterns::pool::{
-    BuildError, JobError, JobHandle, JobId, ShutdownReport, TrySubmitError, WorkerPool,
+    BuildError, JobError, JobHandle, JobId, MAX_WORKERS, ShutdownReport, TrySubmitError, WorkerPool,
 };
 use futures::FutureExt;
 use proptest::prelude::*;
@@ -149,9 +148,8 @@ struct Case {
     shutdown: Shutdown,
 }
 
-/// Worker counts at the edges (0 is refused). Not `usize::MAX`: see
-/// `build_with_usize_max_workers_returns_an_error`.
-const WORKER_EDGES: [usize; 2] = [0, 1];
+/// Worker counts at the edges (0 and the last two are refused).
+const WORKER_EDGES: [usize; 4] = [0, 1, MAX_WORKERS + 1, usize::MAX];
 
 /// Queue capacities at the edges: 0 and the last two are refused.
 const CAPACITY_EDGES: [usize; 4] = [0, 1, channel::MAX_CAPACITY + 1, usize::MAX];
@@ -166,6 +164,9 @@ fn refusals(workers: usize, capacity: usize) -> Vec<BuildError> {
     let mut refusals = Vec::new();
     if workers == 0 {
         refusals.push(BuildError::ZeroWorkers);
+    }
+    if workers > MAX_WORKERS {
+        refusals.push(BuildError::TooManyWorkers);
     }
     if capacity == 0 {
         refusals.push(BuildError::ZeroQueueCapacity);
@@ -691,6 +692,9 @@ impl PoolUnderTest for PanicKillsWorker {
     fn build(workers: usize, capacity: usize) -> Result<Self, BuildError> {
         if workers == 0 {
             return Err(BuildError::ZeroWorkers);
+        }
+        if workers > MAX_WORKERS {
+            return Err(BuildError::TooManyWorkers);
         }
         let (sender, receiver) =
             channel::bounded::<NaiveJob>(capacity).map_err(|error| match error {
@@ -1403,16 +1407,11 @@ fn shutdown_within_after_one_worker_exited_returns_a_report() {
     });
 }
 
-/// Library bug, found by drawing counts at their edges: `Builder::workers` documents no maximum,
-/// and `build` documents its failures as `BuildError`s, but `workers(usize::MAX)` (or
-/// `usize::MAX - 1`) makes `build` panic with "capacity overflow": `build_unspawned` collects one
-/// `Worker` per count into a `Vec` before anything checks the count. Counts small enough for the
-/// `Vec`'s size to fit but too large for memory (`1 << 40`: 8 TiB) abort the process instead. A
-/// worker count cannot usefully exceed what the runtime can spawn; a typed error (say a
-/// `BuildError::TooManyWorkers` above a documented maximum) is what the other limits of this crate
-/// do (`QueueTooLarge`, `LimitError::TooLarge`, `MaxSizeTooLarge`).
+/// A worker count near `usize::MAX` (or merely past `pool::MAX_WORKERS`) is a typed
+/// `BuildError::TooManyWorkers`. (Found by drawing counts at their edges: `build` collected one
+/// worker per count before checking it, and panicked with "capacity overflow" — or, for counts
+/// whose allocation size still fit, aborted the process.)
 #[test]
-#[ignore = "library bug: WorkerPool::builder().workers(usize::MAX).build() panics (capacity overflow) instead of returning a BuildError"]
 fn build_with_usize_max_workers_returns_an_error() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -1428,8 +1427,14 @@ fn build_with_usize_max_workers_returns_an_error() {
             .map(drop)
     });
     match built {
-        Ok(Err(_)) => {}
-        Ok(Ok(())) => panic!("build accepted usize::MAX workers"),
+        Ok(Err(BuildError::TooManyWorkers)) => {}
+        Ok(other) => panic!("build gave {other:?} for usize::MAX workers"),
         Err(_) => panic!("build panicked on workers(usize::MAX) instead of returning a BuildError"),
+    }
+    for workers in [MAX_WORKERS + 1, usize::MAX - 1] {
+        assert!(matches!(
+            WorkerPool::builder().workers(workers).build_unspawned(),
+            Err(BuildError::TooManyWorkers)
+        ));
     }
 }

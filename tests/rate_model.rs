@@ -501,46 +501,49 @@ fn checker_catches_a_token_bucket_claimed_as_a_strict_window() {
     }
 }
 
-/// Library bug, found by taking the clock far on: a token bucket's timeline counts nanoseconds
-/// from the limiter's origin in a `u64` whose top bit is the "callers queued" flag (`gcra.rs`,
-/// `QUEUED`). Its comments say the TAT (the instant the bucket is full again) stays far below that
-/// bit, but a TAT is the reading plus up to a century: once a limiter is read 2^63 ns (292
-/// years) past its origin, less the cost of the admission, the admission stores a TAT with the
-/// top bit set. The next check takes the bit for "callers queued" and goes to the locked path, which finds
-/// nobody queued and panics (`unreachable!`: "the queued flag is set only while waiting > 0").
-/// Nothing is queued here; the quota is 1 per second. A `ManualClock` gets there with one
-/// `advance`, which its docs invite up to `Duration::MAX`; readings past 584 years also saturate
-/// at `u64::MAX`, where a bucket would admit every request even without the panic. Expected: the
-/// bucket refuses the second admission in the same second, as at any younger age.
+/// A token bucket keeps its state — the instant it is full again (TAT), in nanoseconds from the
+/// limiter's origin — in a `u64` whose top bit is the "callers queued" flag, so the TAT must stay
+/// below 2^63 ns (292 years). Found by these extremes: an admission whose TAT reached that bit set
+/// the flag, and the next check panicked on a queue that was empty. Now, just under the limit the
+/// bucket works as at any age (one per second, the second refused with a 1 s hint), and past it
+/// every request is refused — never a panic, never more than the quota.
 #[test]
-#[ignore = "library bug: a token bucket read 2^63 ns (292 years) past its origin panics in try_acquire (its TAT sets the QUEUED bit)"]
 fn token_bucket_292_years_past_its_origin_does_not_panic() {
     let clock = ManualClock::new();
     let quota = Quota::token_bucket(1, Duration::from_secs(1), 1);
     let limiter = RateLimiter::with_clock(quota, clock.clone()).unwrap();
-    // The first admission's TAT is the reading plus 1 s: exactly 2^63 ns.
-    clock.advance(Duration::from_nanos(1 << 63) - Duration::from_secs(1));
+    // The admission's TAT is the reading plus 1 s: 2^63 ns - 2 s; the next one's, 1 s more,
+    // still fits below the flag.
+    clock.advance(Duration::from_nanos(1 << 63) - Duration::from_secs(3));
     assert_eq!(limiter.try_acquire(), Ok(()));
-    let second = catch_unwind(AssertUnwindSafe(|| limiter.try_acquire()));
-    match second {
+    match catch_unwind(AssertUnwindSafe(|| limiter.try_acquire())) {
         Ok(Err(TryAcquireError::RateLimited(limited))) => {
             assert_eq!(limited.retry_after(), Duration::from_secs(1));
         }
         Ok(other) => panic!("a second admission within the second gave {other:?}"),
-        Err(_) => panic!("try_acquire panicked 2^63 ns past the limiter's origin"),
+        Err(_) => panic!("try_acquire panicked just under 2^63 ns past the limiter's origin"),
+    }
+    // Past the limit: refused, whatever the clock does.
+    for step in [
+        Duration::from_secs(2),
+        Duration::from_secs(3600),
+        Duration::MAX,
+    ] {
+        clock.advance(step);
+        match catch_unwind(AssertUnwindSafe(|| limiter.try_acquire())) {
+            Ok(Err(TryAcquireError::RateLimited(_))) => {}
+            Ok(other) => panic!("past 2^63 ns: {other:?}"),
+            Err(_) => panic!("try_acquire panicked past 2^63 ns"),
+        }
     }
 }
 
-/// Library bug, found by taking the clock far on: at the farthest instant an `Instant` can hold
-/// (where `ManualClock::advance(Duration::MAX)` documents that it stops) a sliding window admits
-/// every request. An admission there can never leave the window (its end is past what an
-/// `Instant` holds: `fits_at` keeps it, as `sliding_window.rs` intends), so the next request is
-/// over `max`; but `fits_at` then answers `saturating_add(time, window)`, which is the farthest
-/// instant itself, i.e. now — and `admit` admits when `fits_at <= now`. Here 1 per second lets
-/// through 3 at one instant (any number would do). Expected: refused (for good, as the clock
-/// cannot move on; `retry_after` saturated, say), keeping "at most `max` in every window".
+/// At the farthest instant an `Instant` can hold (where `ManualClock::advance(Duration::MAX)`
+/// stops) an admission can never leave the window: its end is past what an `Instant` holds. The
+/// next request is then over `max` for good — refused with the longest hint there is. (Found by
+/// these extremes: the window's end used to saturate to that farthest instant, which is now, and
+/// every request was admitted.)
 #[test]
-#[ignore = "library bug: a sliding window admits every request at the farthest instant (clock advanced by Duration::MAX)"]
 fn sliding_window_at_the_farthest_instant_holds_its_bound() {
     let clock = ManualClock::new();
     let quota = Quota::per_window(1, Duration::from_secs(1));
@@ -552,4 +555,11 @@ fn sliding_window_at_the_farthest_instant_holds_its_bound() {
         admitted, 1,
         "{admitted} admitted at one instant; {quota:?} allows 1"
     );
+    match limiter.try_acquire() {
+        Err(TryAcquireError::RateLimited(limited)) => {
+            // "Never": the longest hint a refusal carries (584 years of nanoseconds).
+            assert!(limited.retry_after() > Duration::from_secs(500 * 365 * 24 * 3600));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -13,6 +13,8 @@ pub enum BuildError {
     /// A queue capacity above [`channel::MAX_CAPACITY`](crate::channel::MAX_CAPACITY) (the
     /// queue is a channel, whose slots are allocated up front).
     QueueTooLarge,
+    /// More workers than [`MAX_WORKERS`](super::MAX_WORKERS).
+    TooManyWorkers,
     /// `build` was called outside a tokio runtime, so the workers cannot be spawned.
     NoRuntime,
 }
@@ -23,6 +25,7 @@ impl fmt::Display for BuildError {
             BuildError::ZeroWorkers => "a worker pool needs at least one worker",
             BuildError::ZeroQueueCapacity => "a worker pool needs a queue capacity of at least 1",
             BuildError::QueueTooLarge => "queue capacity exceeds channel::MAX_CAPACITY",
+            BuildError::TooManyWorkers => "worker count exceeds pool::MAX_WORKERS",
             BuildError::NoRuntime => "a worker pool must be built inside a tokio runtime",
         })
     }

@@ -75,6 +75,12 @@ use crate::loom::{Arc, Mutex, lock};
 use crate::time::Instant;
 
 pub use error::{BuildError, SubmitError, TrySubmitError};
+
+/// The most workers a pool may have: 65 536. Each is a task the pool keeps a handle to, made
+/// when the pool is built; past this a pool is no longer a bounded set of workers (and a count
+/// near `usize::MAX` could not even be allocated). A larger count is
+/// [`BuildError::TooManyWorkers`].
+pub const MAX_WORKERS: usize = 1 << 16;
 pub use outcome::{JobError, JobHandle, JobId};
 pub use report::ShutdownReport;
 
@@ -90,7 +96,8 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// How many jobs may run at once (default: the machine's available parallelism).
+    /// How many jobs may run at once (default: the machine's available parallelism; at most
+    /// [`MAX_WORKERS`]).
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = workers;
         self
@@ -108,7 +115,8 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] for zero workers, a zero or oversized queue, or no current runtime.
+    /// [`BuildError`] for zero workers or more than [`MAX_WORKERS`], a zero or oversized queue, or
+    /// no current runtime.
     pub fn build(self) -> Result<WorkerPool, BuildError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
         let (pool, workers) = self.build_unspawned()?;
@@ -131,10 +139,13 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] for zero workers or a zero or oversized queue.
+    /// [`BuildError`] for zero workers or more than [`MAX_WORKERS`], or a zero or oversized queue.
     pub fn build_unspawned(self) -> Result<(WorkerPool, Vec<Worker>), BuildError> {
         if self.workers == 0 {
             return Err(BuildError::ZeroWorkers);
+        }
+        if self.workers > MAX_WORKERS {
+            return Err(BuildError::TooManyWorkers);
         }
         let (sender, receiver) =
             channel::bounded(self.queue_capacity).map_err(|error| match error {

@@ -25,6 +25,14 @@ use crate::loom::atomic::{AtomicU64, Ordering};
 /// Set in the word while callers wait in `acquire` (the limiter's `waiting` count is non-zero).
 const QUEUED: u64 = 1 << 63;
 
+/// The latest TAT the word can hold below [`QUEUED`]: 2^63 ns, 292 years past the limiter's
+/// origin. Readings are taken as at most this; an admission whose TAT would pass it never fits
+/// ([`NEVER`]), so a limiter that old refuses everything rather than wrap or admit without bound.
+const MAX_TAT: u64 = QUEUED - 1;
+
+/// `fits_at` of an admission that never fits: above every reading (which are at most [`MAX_TAT`]).
+pub(super) const NEVER: u64 = u64::MAX;
+
 #[derive(Debug)]
 pub(super) struct Gcra {
     /// `T` in nanoseconds.
@@ -70,7 +78,7 @@ impl Gcra {
     pub(super) fn try_admit(&self, read: impl Fn() -> u64, n: u32) -> (Check, u64) {
         // Relaxed suffices: the word is the whole of the state; there is nothing else to publish.
         let mut word = self.word.load(Ordering::Relaxed);
-        let mut now = read();
+        let mut now = read().min(MAX_TAT);
         // Whether `now` was read after `word` was loaded.
         let mut fresh = true;
         loop {
@@ -82,7 +90,7 @@ impl Gcra {
                 if fresh {
                     return (Check::Denied { fits_at }, now);
                 }
-                now = read();
+                now = read().min(MAX_TAT);
                 fresh = true;
                 continue;
             }
@@ -106,6 +114,7 @@ impl Gcra {
     /// [`QUEUED`] is set (the caller is counted as waiting); `others_wait` says whether the flag
     /// stays set once this caller is admitted.
     pub(super) fn admit_queued(&self, now: u64, n: u32, others_wait: bool) -> Result<(), u64> {
+        let now = now.min(MAX_TAT);
         let word = self.word.load(Ordering::Relaxed);
         debug_assert!(word & QUEUED != 0, "admit_queued while nobody is queued");
         let (new_tat, fits_at) = self.cost(word & !QUEUED, now, n);
@@ -120,6 +129,7 @@ impl Gcra {
 
     /// The reading (`now` or later) at which `n` more admissions fit, ignoring the queue.
     pub(super) fn fits_at(&self, now: u64, n: u32) -> u64 {
+        let now = now.min(MAX_TAT);
         let word = self.word.load(Ordering::Relaxed);
         self.cost(word & !QUEUED, now, n).1
     }
@@ -134,15 +144,16 @@ impl Gcra {
         self.word.fetch_and(!QUEUED, Ordering::Relaxed);
     }
 
-    /// The TAT after admitting `n` at `now`, and the reading at which that admission is allowed.
+    /// The TAT after admitting `n` at `now` (at most [`MAX_TAT`]), and the reading at which that
+    /// admission is allowed ([`NEVER`] if its TAT would not fit below the flag).
     #[inline]
     fn cost(&self, tat: u64, now: u64, n: u32) -> (u64, u64) {
-        // Saturating: readings count nanoseconds from the limiter's origin (584 years fit) and
-        // the TAT runs at most 100 years ahead, so the exact sum always fits; saturation only
-        // makes a limiter older than that refuse instead of wrapping around and admitting.
         let new_tat = tat
             .max(now)
             .saturating_add(self.interval.saturating_mul(u64::from(n)));
+        if new_tat > MAX_TAT {
+            return (tat, NEVER);
+        }
         // Allowed once `new_tat - capacity_span <= now`.
         let fits_at = new_tat.saturating_sub(self.capacity_span).max(now);
         (new_tat, fits_at)

@@ -211,14 +211,16 @@ impl<C: Clock> RateLimiter<C> {
             // `n <= capacity` (checked), so `n + ahead <= capacity`.
             let ahead = state.head_request.min(self.capacity.saturating_sub(n));
             let at = self.fits_at(&mut state, now, n.saturating_add(ahead));
-            at.max(saturating_add(now, Duration::from_nanos(1)))
+            at.map(|at| at.max(saturating_add(now, Duration::from_nanos(1))))
         } else {
             match self.admit_unqueued(&mut state, now, n) {
                 Ok(()) => return Ok(()),
                 Err(at) => at,
             }
         };
-        Err(RateLimited::after(fits_at.saturating_duration_since(now)).into())
+        // Never (the clock is at the end of what it can count): the longest hint there is.
+        let wait = fits_at.map_or(Duration::MAX, |at| at.saturating_duration_since(now));
+        Err(RateLimited::after(wait).into())
     }
 
     /// Waits until one operation is admitted.
@@ -279,7 +281,12 @@ impl<C: Clock> RateLimiter<C> {
                     }
                 }
             };
-            self.clock.sleep_until(wait_until).await;
+            match wait_until {
+                Some(at) => self.clock.sleep_until(at).await,
+                // It never fits (the clock is at the end of what it can count): wait for good,
+                // rather than poll again at once, for ever.
+                None => std::future::pending().await,
+            }
         }
     }
 
@@ -321,8 +328,13 @@ impl<C: Clock> RateLimiter<C> {
     }
 
     /// Admits `n` at `now` while nobody is queued (`state.waiting == 0`, under the lock), or
-    /// returns the instant at which they would fit.
-    fn admit_unqueued(&self, state: &mut State, now: Instant, n: u32) -> Result<(), Instant> {
+    /// returns the instant at which they would fit (`None`: never).
+    fn admit_unqueued(
+        &self,
+        state: &mut State,
+        now: Instant,
+        n: u32,
+    ) -> Result<(), Option<Instant>> {
         let Some(gcra) = &self.gcra else {
             return window(state).admit(now, n);
         };
@@ -335,8 +347,8 @@ impl<C: Clock> RateLimiter<C> {
     }
 
     /// Admits `n` at `now` for the caller at the head of the queue (counted in `state.waiting`),
-    /// or returns the instant at which they would fit.
-    fn admit_head(&self, state: &mut State, now: Instant, n: u32) -> Result<(), Instant> {
+    /// or returns the instant at which they would fit (`None`: never).
+    fn admit_head(&self, state: &mut State, now: Instant, n: u32) -> Result<(), Option<Instant>> {
         let Some(gcra) = &self.gcra else {
             return window(state).admit(now, n);
         };
@@ -345,8 +357,9 @@ impl<C: Clock> RateLimiter<C> {
             .map_err(|fits_at| at_reading(now, now_ns, fits_at))
     }
 
-    /// The earliest instant (`now` or later) at which `n` more admissions fit, ignoring the queue.
-    fn fits_at(&self, state: &mut State, now: Instant, n: u32) -> Instant {
+    /// The earliest instant (`now` or later) at which `n` more admissions fit, ignoring the queue
+    /// (`None`: never).
+    fn fits_at(&self, state: &mut State, now: Instant, n: u32) -> Option<Instant> {
         let Some(gcra) = &self.gcra else {
             return window(state).fits_at(now, n);
         };
@@ -390,10 +403,12 @@ fn window(state: &mut State) -> &mut SlidingWindow {
         .expect("a limiter without a token bucket has a sliding window")
 }
 
-/// The instant of bucket reading `at_ns`, from the pair (`now`, `now_ns`) read together.
+/// The instant of bucket reading `at_ns`, from the pair (`now`, `now_ns`) read together; `None`
+/// for a reading that never comes (`gcra::NEVER`).
 #[inline]
-fn at_reading(now: Instant, now_ns: u64, at_ns: u64) -> Instant {
-    saturating_add(now, Duration::from_nanos(at_ns.saturating_sub(now_ns)))
+fn at_reading(now: Instant, now_ns: u64, at_ns: u64) -> Option<Instant> {
+    (at_ns != gcra::NEVER)
+        .then(|| saturating_add(now, Duration::from_nanos(at_ns.saturating_sub(now_ns))))
 }
 
 /// Whole nanoseconds, saturating (584 years fit in a `u64`).

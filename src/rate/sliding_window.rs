@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::time::{Instant, saturating_add};
+use crate::time::Instant;
 
 #[derive(Debug)]
 pub(super) struct SlidingWindow {
@@ -35,14 +35,15 @@ impl SlidingWindow {
         }
     }
 
-    /// Admits `n` at `now`, or returns the earliest instant at which they would fit.
+    /// Admits `n` at `now`, or returns the earliest instant at which they would fit (`None`:
+    /// never — an admission whose window end an `Instant` cannot hold never leaves it).
     /// `n <= max`. A reading older than the last admission counts as the last admission's time,
     /// so the log stays in order even on a clock that steps back a hair.
-    pub(super) fn admit(&mut self, now: Instant, n: u32) -> Result<(), Instant> {
+    pub(super) fn admit(&mut self, now: Instant, n: u32) -> Result<(), Option<Instant>> {
         let now = self.not_before_last(now);
-        let fits_at = self.fits_at(now, n);
-        if fits_at > now {
-            return Err(fits_at);
+        match self.fits_at(now, n) {
+            Some(at) if at <= now => {}
+            refused => return Err(refused),
         }
         // `fits_at` checked `in_window + n <= max`, so neither sum below can overflow (they
         // saturate all the same: the lint asks every sum on a caller's number to say so).
@@ -56,8 +57,9 @@ impl SlidingWindow {
         Ok(())
     }
 
-    /// The earliest instant (`now` or later) at which `n` more admissions fit.
-    pub(super) fn fits_at(&mut self, now: Instant, n: u32) -> Instant {
+    /// The earliest instant (`now` or later) at which `n` more admissions fit; `None` if they
+    /// never do.
+    pub(super) fn fits_at(&mut self, now: Instant, n: u32) -> Option<Instant> {
         debug_assert!(n <= self.max);
         let now = self.not_before_last(now);
         // Forget admissions that no window containing `now` can include.
@@ -76,12 +78,13 @@ impl SlidingWindow {
             .saturating_add(u64::from(n))
             .saturating_sub(u64::from(self.max));
         if excess == 0 {
-            return now;
+            return Some(now);
         }
         // Wait until enough of the oldest admissions leave the window.
         for &(time, count) in &self.log {
             if u64::from(count) >= excess {
-                return saturating_add(time, self.window);
+                // `None` past what an `Instant` can hold: that admission never leaves.
+                return time.checked_add(self.window);
             }
             excess = excess.saturating_sub(u64::from(count));
         }
@@ -112,6 +115,6 @@ mod tests {
             .unwrap();
         assert_eq!(window.log.len(), 1, "{:?}", window.log);
         // Both leave the window together, one window after the later one.
-        assert_eq!(window.fits_at(start + second, 2), start + second * 2);
+        assert_eq!(window.fits_at(start + second, 2), Some(start + second * 2));
     }
 }
