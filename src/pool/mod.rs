@@ -365,7 +365,8 @@ impl WorkerPool {
     /// completion on tokio's blocking pool, its output discarded.
     ///
     /// `Duration::MAX` is no deadline (the same as [`shutdown`](Self::shutdown));
-    /// `Duration::ZERO` aborts what is running and cancels what is queued at once.
+    /// `Duration::ZERO` aborts what is running and cancels what is queued at once. The deadline
+    /// is kept by tokio's timer, in whole milliseconds: a shorter one takes effect at the next.
     pub async fn shutdown_within(&self, timeout: Duration) -> ShutdownReport {
         let start = Instant::now();
         self.sender.close();

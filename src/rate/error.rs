@@ -17,7 +17,8 @@ pub enum QuotaError {
     ZeroWindow,
     /// `rate` exceeds one per nanosecond of `per`, finer than time can be measured here.
     RateTooHigh,
-    /// A duration in the quota is so long that instants computed from it would overflow.
+    /// A duration in the quota is so long that instants computed from it would overflow: a
+    /// window, or a token bucket's `burst × (per / rate)`, over 100 years (of 365 days).
     DurationOverflow,
 }
 

@@ -173,7 +173,8 @@ impl<C: Clock> RateLimiter<C> {
         self.try_acquire_many(1)
     }
 
-    /// Admits `n` operations at once now, or says how long to wait. Never waits.
+    /// Admits `n` operations at once now, or says how long to wait. Never waits. `n == 0` is
+    /// always admitted (it takes nothing).
     ///
     /// A token bucket answers with one atomic compare-and-swap while nobody waits in
     /// [`acquire`](Self::acquire); a sliding window takes the limiter's lock.

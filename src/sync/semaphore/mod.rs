@@ -179,7 +179,9 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// If the available permits would exceed [`MAX_PERMITS`](Self::MAX_PERMITS).
+    /// If the available permits would exceed [`MAX_PERMITS`](Self::MAX_PERMITS). (Held permits
+    /// given back are always counted, even past `MAX_PERMITS`; `add_permits` then refuses any
+    /// `n > 0` until they are taken or forgotten again.)
     #[track_caller]
     pub fn add_permits(&self, n: usize) {
         let available = self.available_permits();
