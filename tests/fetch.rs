@@ -371,11 +371,30 @@ async fn malformed_urls_are_typed_errors_without_a_request() {
             "user info (user:password@) is not supported",
         ),
         ("http://:80/", "missing host"),
+        // An IPv6 zone id: no way to send it to a server as a host.
+        (
+            "http://[fe80::1%25eth0]:80/",
+            "IPv6 zone ids are not supported",
+        ),
     ] {
         match client.get_bytes(url, Duration::from_secs(1)).await {
             Err(FetchError::InvalidUrl { reason: got, .. }) => assert_eq!(got, reason, "{url}"),
             other => panic!("{url}: {other:?}"),
         }
+    }
+    // Absurd lengths: a host of 70 000 bytes, a path of 1 MiB.
+    for url in [
+        format!("http://{}/", "a".repeat(70_000)),
+        format!("http://127.0.0.1/{}", "p".repeat(1 << 20)),
+    ] {
+        assert!(
+            matches!(
+                client.get_bytes(&url, Duration::from_secs(1)).await,
+                Err(FetchError::InvalidUrl { .. })
+            ),
+            "a URL of {} bytes",
+            url.len()
+        );
     }
 }
 

@@ -35,6 +35,11 @@ impl Target {
             .host()
             .filter(|h| !h.is_empty())
             .ok_or_else(|| invalid("missing host"))?;
+        if host.starts_with('[') && host.contains('%') {
+            // A zone id (`[fe80::1%25eth0]`) names an interface of this machine; the connector
+            // resolves hosts by name and would fail on it after every retry.
+            return Err(invalid("IPv6 zone ids are not supported"));
+        }
         let authority = uri.authority().map_or("", |a| a.as_str());
         if authority.contains('@') {
             // Credentials in the URL would be sent nowhere (no `Authorization` is built from
