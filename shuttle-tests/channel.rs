@@ -62,10 +62,10 @@ fn sender(tx: Sender<(usize, u32)>, id: usize) -> Vec<u32> {
 /// over several sources uses it).
 fn receiver(rx: Receiver<(usize, u32)>, id: usize) -> Vec<(usize, u32)> {
     let mut got = Vec::new();
-    if id == 0 {
-        if let Some(Some(value)) = poll_once_and_drop(rx.recv()) {
-            got.push(value);
-        }
+    if id == 0
+        && let Some(Some(value)) = poll_once_and_drop(rx.recv())
+    {
+        got.push(value);
     }
     if id == RECEIVERS - 1 {
         loop {

@@ -271,10 +271,10 @@ fn poll_once_and_drop<F: Future>(future: F) -> Option<F::Output> {
 
 /// Reader 0 first cancels a `read` after one poll; every reader then reads once.
 fn reader<L: LockUnderTest>(lock: &L, inside: &Inside, id: usize) {
-    if id == 0 {
-        if let Some(guard) = poll_once_and_drop(lock.read()) {
-            read_section::<L>(inside, &guard);
-        }
+    if id == 0
+        && let Some(guard) = poll_once_and_drop(lock.read())
+    {
+        read_section::<L>(inside, &guard);
     }
     let guard = block_on(lock.read());
     read_section::<L>(inside, &guard);
@@ -282,10 +282,10 @@ fn reader<L: LockUnderTest>(lock: &L, inside: &Inside, id: usize) {
 
 /// Writer 0 first cancels a `write` after one poll; every writer then writes once.
 fn writer<L: LockUnderTest>(lock: &L, inside: &Inside, id: usize) {
-    if id == 0 {
-        if let Some(mut guard) = poll_once_and_drop(lock.write()) {
-            write_section::<L>(inside, &mut guard);
-        }
+    if id == 0
+        && let Some(mut guard) = poll_once_and_drop(lock.write())
+    {
+        write_section::<L>(inside, &mut guard);
     }
     let mut guard = block_on(lock.write());
     write_section::<L>(inside, &mut guard);

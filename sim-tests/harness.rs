@@ -737,14 +737,14 @@ pub fn common_invariants(scenario: &Scenario, run: &Run) -> Result<(), String> {
                 attempt.number, attempt.start, attempt.end, run.call_start
             ));
         }
-        if let Some(limit) = scenario.policy.attempt_timeout {
-            if attempt.end - attempt.start > limit + TICK {
-                return Err(format!(
-                    "attempt #{} took {:?}, over the per-attempt limit {limit:?}",
-                    attempt.number,
-                    attempt.end - attempt.start
-                ));
-            }
+        if let Some(limit) = scenario.policy.attempt_timeout
+            && attempt.end - attempt.start > limit + TICK
+        {
+            return Err(format!(
+                "attempt #{} took {:?}, over the per-attempt limit {limit:?}",
+                attempt.number,
+                attempt.end - attempt.start
+            ));
         }
         if index > 0 {
             let wait = attempt.start - previous_end;
@@ -789,14 +789,14 @@ pub fn common_invariants(scenario: &Scenario, run: &Run) -> Result<(), String> {
     }
 
     // A success is a whole 2xx body.
-    if let Ok(response) = &run.result {
-        if !(200..300).contains(&response.status()) || response.body().as_ref() != BODY {
-            return Err(format!(
-                "a success must be 200 with the whole body, got {} {:?}",
-                response.status(),
-                response.body()
-            ));
-        }
+    if let Ok(response) = &run.result
+        && (!(200..300).contains(&response.status()) || response.body().as_ref() != BODY)
+    {
+        return Err(format!(
+            "a success must be 200 with the whole body, got {} {:?}",
+            response.status(),
+            response.body()
+        ));
     }
 
     // Failures the scenarios never provoke.

@@ -249,12 +249,12 @@ fn scenario(params: &Params) -> Scenario {
         ..Scenario::new("fetch_invariants")
     }
     .expect(move |run| {
-        if let Err(error) = &run.result {
-            if let Some(status) = error.status() {
-                ensure(statuses.contains(&status), || {
-                    format!("status {status} was never scripted ({statuses:?})")
-                })?;
-            }
+        if let Err(error) = &run.result
+            && let Some(status) = error.status()
+        {
+            ensure(statuses.contains(&status), || {
+                format!("status {status} was never scripted ({statuses:?})")
+            })?;
         }
         ensure(!must_succeed || run.result.is_ok(), || {
             "a healthy network and server with time for the exchange, yet the call failed".into()

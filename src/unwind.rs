@@ -32,10 +32,10 @@ impl Panics {
     /// Raises the first panic kept, unless the thread is already unwinding — raising it then
     /// would abort the process, so it is dropped.
     pub(crate) fn resume(self) {
-        if let Some(panic) = self.0 {
-            if !std::thread::panicking() {
-                resume_unwind(panic);
-            }
+        if let Some(panic) = self.0
+            && !std::thread::panicking()
+        {
+            resume_unwind(panic);
         }
     }
 }

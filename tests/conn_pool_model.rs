@@ -888,10 +888,10 @@ impl<P: PoolUnderTest> Harness<P> {
                 let get = gets[k % gets.len()];
                 let broken = matches!(op, Op::ReturnBroken(_));
                 self.model.return_object(get, broken);
-                if let Some(mut held) = self.held.remove(&get) {
-                    if broken {
-                        held.mark_broken();
-                    }
+                if let Some(mut held) = self.held.remove(&get)
+                    && broken
+                {
+                    held.mark_broken();
                 }
             }
             Op::Cancel(k) => {

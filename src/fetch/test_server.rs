@@ -556,10 +556,10 @@ impl Response {
         // (offset, pause before the bytes at that offset); sorted stably, so a stall comes before
         // a trickle pause at the same offset (they add up either way).
         let mut pauses = Vec::new();
-        if let Some((at, pause)) = self.stall {
-            if at < limit || (cut.is_some() && at == limit) {
-                pauses.push((at, pause));
-            }
+        if let Some((at, pause)) = self.stall
+            && (at < limit || (cut.is_some() && at == limit))
+        {
+            pauses.push((at, pause));
         }
         if let Some((chunk, every)) = self.trickle {
             let mut at = chunk;

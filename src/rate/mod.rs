@@ -295,10 +295,10 @@ impl<C: Clock> RateLimiter<C> {
     /// as waiting (from here until it is admitted or dropped).
     #[inline]
     fn admit_or_enqueue(&self, n: u32) -> Option<Queued<'_, C>> {
-        if let Some(gcra) = &self.gcra {
-            if gcra.try_admit(|| self.read_nanos(), n).0 == Check::Admitted {
-                return None;
-            }
+        if let Some(gcra) = &self.gcra
+            && gcra.try_admit(|| self.read_nanos(), n).0 == Check::Admitted
+        {
+            return None;
         }
         self.admit_or_enqueue_locked(n)
     }
