@@ -515,3 +515,59 @@ async fn at_most_32_idle_connections_are_kept_after_a_burst() {
     );
     assert_eq!(client.idle_connections(), 32);
 }
+
+/// A server that reads a POST and closes the connection without answering: the request may have
+/// been acted on, so it is not sent again — the server sees exactly one, and the error is the
+/// broken exchange itself (not `AttemptsExhausted`), although the policy allows 3 attempts.
+#[tokio::test]
+async fn a_post_whose_connection_closes_before_the_answer_is_not_retried() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = {
+        let requests = std::sync::Arc::clone(&requests);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut seen = Vec::new();
+                let mut buffer = [0u8; 1024];
+                // Read the whole request (headers and the 7-byte body), then hang up.
+                while !seen.ends_with(b"payload") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                if seen.starts_with(b"POST ") {
+                    requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                drop(stream);
+            }
+        })
+    };
+    let error = client(3)
+        .post(&format!("http://{address}/"), "payload")
+        .deadline(Duration::from_secs(5))
+        .bytes()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            FetchError::Http {
+                phase: Phase::Headers,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the POST was sent again"
+    );
+    server.abort();
+}
