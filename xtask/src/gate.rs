@@ -458,7 +458,7 @@ pub fn steps(context: &Context) -> Vec<Step> {
 }
 
 /// The workspace root: the parent of this crate's manifest directory, whatever the cwd.
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }

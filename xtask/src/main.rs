@@ -2,13 +2,15 @@
 //!
 //! `cargo xtask gate` runs the correctness gate (see `gate.rs` for the steps, `report.rs` for
 //! the output parsing and the summary it prints and writes to `target/gate/`, `matrix.rs` for the
-//! per-pattern table).
+//! per-pattern table); `cargo xtask tokio-tests` runs tokio's own tests of its Semaphore, Mutex and
+//! RwLock against ours (`tokio_tests.rs`), one of the gate's steps.
 
 mod gate;
 mod matrix;
 mod miri;
 mod mutants;
 mod report;
+mod tokio_tests;
 
 use std::process::ExitCode;
 
@@ -19,12 +21,16 @@ USAGE:
     cargo xtask <COMMAND> [OPTIONS]
 
 COMMANDS:
-    gate    run the correctness gate (fmt, clippy, doc, tests, loom models, shuttle
-            schedules, simulation seeds) and write a summary to target/gate/summary.{json,md};
-            `cargo xtask gate --help` for more
+    gate    run the correctness gate (fmt, clippy, doc, tests, tokio's own tests, loom
+            models, shuttle schedules, simulation seeds) and write a summary to
+            target/gate/summary.{json,md}; `cargo xtask gate --help` for more
     miri    the tests that reach unsafe code under Miri (nightly)
     mutants mutation testing of src/ with cargo-mutants, loom included;
             `cargo xtask mutants --help` for more
+    tokio-tests
+            tokio's own integration tests of Semaphore, Mutex and RwLock, run against ours
+            (generated under target/tokio-tests/), a verdict per test;
+            `cargo xtask tokio-tests --help` for more
     help    print this message
 ";
 
@@ -62,6 +68,17 @@ fn main() -> ExitCode {
             }
             Err(message) => {
                 eprintln!("error: {message}\n\n{}", mutants::HELP);
+                ExitCode::from(2)
+            }
+        },
+        Some("tokio-tests") => match tokio_tests::Options::parse(&args[1..]) {
+            Ok(Some(options)) => tokio_tests::run(&options),
+            Ok(None) => {
+                print!("{}", tokio_tests::HELP);
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("error: {message}\n\n{}", tokio_tests::HELP);
                 ExitCode::from(2)
             }
         },
