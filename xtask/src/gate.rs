@@ -4,6 +4,10 @@
 //! end, naming each failed step and the exact command that reproduces it. To add a step, push it in
 //! [`steps`]; set `tests: false` for a step whose output has no libtest result lines, and `tiers`
 //! to the columns of the pattern table it fills (see `matrix.rs`).
+//!
+//! The steps: fmt, clippy (plain, loom and shuttle builds), doc, test (every test binary),
+//! tokio-tests (tokio's own tests of the sync types against ours, `tokio_tests.rs`: counted in the
+//! step table, outside the pattern table), no-overflow-checks, loom, shuttle, sim.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -28,17 +32,22 @@ Runs, in order, streaming their output:
     5. doc            RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps --document-private-items
                       (a dead link in private docs fails too)
     6. test           cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests,
-                      doctests; all but the turmoil property, which step 10 runs)
-    7. no-overflow-checks
+                      doctests; all but the turmoil property, which step 11 runs)
+    7. tokio-tests    cargo xtask tokio-tests   (tokio's own integration tests of Semaphore,
+                      Mutex and RwLock with their imports swapped for ours, in a scratch crate
+                      under target/tokio-tests; a verdict per test in
+                      target/tokio-tests/report.md; its tests count in the step table, not in
+                      the pattern table)
+    8. no-overflow-checks
                       cargo test --release --test <each *_model> --test semaphore --test rate,
                       with overflow checks and debug assertions off (the profile users ship),
                       in target/release-arith
-    8. loom           cargo test --release --test loom -- --nocapture --test-threads=1
+    9. loom           cargo test --release --test loom -- --nocapture --test-threads=1
                       (--cfg loom, target/loom; one model at a time)
-    9. shuttle        cargo test --release --test shuttle -- --nocapture --test-threads=1
+   10. shuttle        cargo test --release --test shuttle -- --nocapture --test-threads=1
                       (--cfg shuttle, target/shuttle; SHUTTLE_ITERATIONS random and as many PCT
                       schedules per test, one test at a time)
-   10. sim            cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
+   11. sim            cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
                       the turmoil property, PROPTEST_CASES)
 then prints a summary: per step pass/fail, wall time and test counts, and per pattern x tier
 (tests, proptest, loom, shuttle, sim) what ran (tests; properties x cases; loom models, their
@@ -54,8 +63,8 @@ OPTIONS:
                     LOOM_EXHAUSTIVE_PAIRS=1 (models of one spawned thread + main run with no
                     bound), SHUTTLE_ITERATIONS=500000, SIM_SEEDS=10000
     --partition K/N run the K-th of N slices (1-based) of the test, loom, shuttle and sim steps,
-                    so N machines share a (deep) gate; fmt, the clippy steps and doc run in
-                    slice 1 only.
+                    so N machines share a (deep) gate; fmt, the clippy steps, doc and
+                    tokio-tests (about a minute) run in slice 1 only.
                     Tests are dealt round-robin by name, as cargo-nextest's `count:K/N` does,
                     but through libtest (`--list`, then `--exact` names) so that the summary
                     still reads libtest's output and no extra tool is needed. Every test runs
@@ -106,13 +115,14 @@ const RELEASE_ARITH_TESTS: [&str; 9] = [
 const SIM_PROPERTY: &str = "properties::fetch_invariants";
 
 /// The step names, in the order they run.
-pub const STEP_NAMES: [&str; 10] = [
+pub const STEP_NAMES: [&str; 11] = [
     "fmt",
     "clippy",
     "clippy-loom",
     "clippy-shuttle",
     "doc",
     "test",
+    "tokio-tests",
     "no-overflow-checks",
     "loom",
     "shuttle",
@@ -228,6 +238,9 @@ pub struct Step {
     pub env: Vec<(String, String)>,
     /// Whether the output carries libtest `test result:` lines worth counting.
     pub tests: bool,
+    /// Whether `--partition` deals its tests among the slices (by libtest name, through `cargo
+    /// test -- --list`); a step that is not runs whole, in slice 1.
+    pub partitioned: bool,
     /// The columns of the pattern table this step fills.
     pub tiers: &'static [Tier],
 }
@@ -323,15 +336,21 @@ impl Context {
 
 /// The gate's steps, in the order they run.
 pub fn steps(context: &Context) -> Vec<Step> {
-    let step = |name, list: &[&str], env: Vec<(String, String)>, tiers| Step {
-        name,
-        args: list.iter().map(|arg| (*arg).to_owned()).collect(),
-        env,
-        tests: !matches!(
+    let step = |name, list: &[&str], env: Vec<(String, String)>, tiers| {
+        let tests = !matches!(
             name,
             "fmt" | "clippy" | "clippy-loom" | "clippy-shuttle" | "doc"
-        ),
-        tiers,
+        );
+        Step {
+            name,
+            args: list.iter().map(|arg| (*arg).to_owned()).collect(),
+            env,
+            tests,
+            // tokio-tests is not `cargo test`: it cannot list its tests for a slice, and it is
+            // short enough to run whole.
+            partitioned: tests && name != "tokio-tests",
+            tiers,
+        }
     };
     // A model checker's build: its rustflags and its own target directory.
     let model_build = |rustflags: &(String, String), target_dir: &Path| {
@@ -403,6 +422,11 @@ pub fn steps(context: &Context) -> Vec<Step> {
             vec![("PROPTEST_CASES".into(), context.proptest_cases.clone())],
             &[Tier::Tests, Tier::Proptest],
         ),
+        // tokio's own tests of the types we replace, against ours (`cargo xtask tokio-tests`,
+        // through the alias in .cargo/config.toml): its libtest lines count in the step table.
+        // No tiers: the pattern table keeps counting our own tests, and tokio's binaries
+        // (`sync_mutex`, …) name no pattern.
+        step("tokio-tests", &["xtask", "tokio-tests"], vec![], &[]),
         // The state machines again, built as users ship the crate: no overflow checks and no
         // debug assertions, so that a wrap a debug panic would catch in the step above cannot
         // pass unnoticed in a release build. Its own target directory (the profile change would
@@ -534,19 +558,19 @@ pub fn run(options: &Options) -> ExitCode {
     }
 }
 
-/// Whether `step` runs in slice `partition` of the gate: the test steps (test, loom, shuttle,
-/// sim) run in every slice, each its own share of the tests ([`sliced`]); the others once, in
-/// the first.
+/// Whether `step` runs in slice `partition` of the gate: the partitioned steps (test,
+/// no-overflow-checks, loom, shuttle, sim) run in every slice, each its own share of the tests
+/// ([`sliced`]); the others once, in the first.
 fn runs_in_slice(step: &Step, partition: Option<(usize, usize)>) -> bool {
     match partition {
-        Some((k, _)) => k == 1 || step.tests,
+        Some((k, _)) => k == 1 || step.partitioned,
         None => true,
     }
 }
 
 /// `step` restricted to its share of slice `(k, n)`: its tests are listed (`-- --list --format
 /// terse`, the same build), dealt round-robin by name, and the step runs its share by `--exact`
-/// name. Steps without tests are returned unchanged.
+/// name. Steps that are not partitioned are returned unchanged.
 fn sliced(
     cargo: &std::ffi::OsStr,
     root: &Path,
@@ -554,7 +578,7 @@ fn sliced(
     (k, n): (usize, usize),
 ) -> Result<Step, String> {
     let mut sliced = step.clone();
-    if !step.tests {
+    if !step.partitioned {
         return Ok(sliced);
     }
     let mut list_args: Vec<String> = step
@@ -874,6 +898,7 @@ mod tests {
                  cargo clippy --all-targets -- -D warnings",
                 "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps --document-private-items",
                 "PROPTEST_CASES=256 cargo test --no-fail-fast -- --skip properties::fetch_invariants",
+                "cargo xtask tokio-tests",
                 "CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=false \
                  CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=false \
                  CARGO_TARGET_DIR=target/release-arith PROPTEST_CASES=256 \
@@ -892,8 +917,17 @@ mod tests {
         assert_eq!(
             tests,
             [
-                false, false, false, false, false, true, true, true, true, true
+                false, false, false, false, false, true, true, true, true, true, true
             ]
+        );
+        let partitioned: Vec<&str> = steps
+            .iter()
+            .filter(|s| s.partitioned)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            partitioned,
+            ["test", "no-overflow-checks", "loom", "shuttle", "sim"]
         );
     }
 
@@ -930,6 +964,43 @@ mod tests {
                 ["test", "no-overflow-checks", "loom", "shuttle", "sim"]
             );
         }
+    }
+
+    #[test]
+    fn the_tokio_tests_step_follows_the_test_step_and_runs_whole_in_slice_one() {
+        let steps = steps(&context(&[]));
+        let names: Vec<&str> = steps.iter().map(|s| s.name).collect();
+        let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert_eq!(at("tokio-tests"), at("test") + 1);
+        let step = &steps[at("tokio-tests")];
+        assert_eq!(step.args, ["xtask", "tokio-tests"]);
+        assert!(step.env.is_empty());
+        assert!(step.tests, "its libtest lines are counted");
+        assert!(step.tiers.is_empty(), "the pattern table is left as it was");
+        for k in 1..=4 {
+            assert_eq!(runs_in_slice(step, Some((k, 4))), k == 1);
+        }
+        // Never listed for a slice (`cargo xtask tokio-tests -- --list` means nothing): the cargo
+        // given here would fail if it were run.
+        let unchanged = sliced(
+            std::ffi::OsStr::new("/nonexistent/cargo"),
+            Path::new("/ws"),
+            step,
+            (1, 4),
+        )
+        .expect("not sliced");
+        assert_eq!(unchanged.args, step.args);
+        // Every profile runs it, the quick one included.
+        for profile in [Profile::Quick, Profile::Deep] {
+            assert!(steps_for(profile).contains(&"tokio-tests"), "{profile:?}");
+        }
+    }
+
+    fn steps_for(profile: Profile) -> Vec<&'static str> {
+        steps(&context_for(profile, &[]))
+            .iter()
+            .map(|s| s.name)
+            .collect()
     }
 
     #[test]

@@ -435,6 +435,15 @@ impl Outcome {
         if self.tests && c.started == 0 {
             lines.push("no test binary ran (a build error? see the output above)".to_owned());
         }
+        // Its tests that do not compile against ours never reach libtest, so no count above
+        // shows them.
+        if self.name == "tokio-tests" {
+            lines.push(
+                "a verdict per test of tokio's, those that do not compile included: \
+                 target/tokio-tests/report.md"
+                    .to_owned(),
+            );
+        }
         lines
     }
 
@@ -1160,6 +1169,28 @@ mod tests {
         assert_eq!((outcome.counts.started, outcome.counts.binaries), (2, 1));
         assert_eq!(outcome.crashed_binaries(), 1);
         assert!(outcome.diagnosis()[0].contains("stopped before printing a result"));
+    }
+
+    #[test]
+    fn a_failed_tokio_tests_step_points_at_its_report() {
+        let outcome = Outcome {
+            name: "tokio-tests",
+            command: "cargo xtask tokio-tests".into(),
+            env: Vec::new(),
+            tests: true,
+            tiers: &[],
+            seconds: 0.0,
+            failure: Some("exit status: 1".into()),
+            counts: Counts::default(),
+        };
+        assert!(
+            outcome
+                .diagnosis()
+                .iter()
+                .any(|line| line.contains("target/tokio-tests/report.md")),
+            "{:?}",
+            outcome.diagnosis()
+        );
     }
 
     #[test]
