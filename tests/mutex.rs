@@ -170,3 +170,101 @@ fn guards_are_send_and_sync_exactly_when_they_should_be() {
     // `Cell` is Send but not Sync: a shared guard would share `&Cell` across threads, so
     // `MutexGuard<Cell<_>>: Sync` must not hold (checked by the compile-fail doc test on `Mutex`).
 }
+
+#[tokio::test]
+async fn a_mapped_guard_keeps_the_lock_until_it_is_dropped() {
+    use async_patterns::sync::{MappedMutexGuard, MutexGuard};
+    let pair = Mutex::new((1, vec![1, 2]));
+    let mut items = MutexGuard::map(pair.lock().await, |pair| &mut pair.1);
+    items.push(3);
+    assert!(pair.try_lock().is_err());
+    let mut last = MappedMutexGuard::map(items, |items| items.last_mut().unwrap());
+    *last = 30;
+    assert!(pair.try_lock().is_err());
+    drop(last);
+    assert_eq!(*pair.try_lock().unwrap(), (1, vec![1, 2, 30]));
+}
+
+#[tokio::test]
+async fn a_declined_try_map_gives_the_guard_back_still_locked() {
+    use async_patterns::sync::MutexGuard;
+    let slot = Mutex::new(None::<u32>);
+    let guard = MutexGuard::try_map(slot.lock().await, Option::as_mut).unwrap_err();
+    assert!(slot.try_lock().is_err());
+    drop(guard);
+    let mut guard = slot.lock().await;
+    *guard = Some(4);
+    let mut value = MutexGuard::try_map(guard, Option::as_mut).unwrap();
+    *value += 1;
+    drop(value);
+    assert_eq!(*slot.try_lock().unwrap(), Some(5));
+}
+
+#[test]
+fn a_panic_in_the_map_closure_releases_the_lock() {
+    use async_patterns::sync::MutexGuard;
+    let mutex = Mutex::new(0);
+    let guard = mutex.try_lock().unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        MutexGuard::map(guard, |_| -> &mut i32 { panic!("mapping failed") })
+    }));
+    assert!(result.is_err());
+    assert!(mutex.try_lock().is_ok());
+}
+
+#[tokio::test]
+async fn an_owned_mapped_guard_moves_into_a_task_and_names_its_mutex() {
+    use async_patterns::sync::{OwnedMappedMutexGuard, OwnedMutexGuard};
+    let shared = Arc::new(Mutex::new((0u8, String::new())));
+    let name = OwnedMutexGuard::map(Arc::clone(&shared).lock_owned().await, |s| &mut s.1);
+    assert!(Arc::ptr_eq(OwnedMappedMutexGuard::mutex(&name), &shared));
+    tokio::spawn(async move {
+        let mut name = name;
+        name.push_str("set in a task");
+    })
+    .await
+    .unwrap();
+    assert_eq!(shared.lock().await.1, "set in a task");
+    let guard = Arc::clone(&shared).lock_owned().await;
+    let declined = OwnedMutexGuard::try_map(guard, |_| None::<&mut u8>).unwrap_err();
+    assert!(shared.try_lock().is_err());
+    drop(declined);
+    assert!(shared.try_lock().is_ok());
+}
+
+#[test]
+fn blocking_lock_waits_for_an_async_holder() {
+    let mutex = Arc::new(Mutex::new(0));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let guard = Arc::clone(&mutex).try_lock_owned().unwrap();
+    let waiter = std::thread::spawn({
+        let mutex = Arc::clone(&mutex);
+        move || *mutex.blocking_lock() += 1
+    });
+    runtime.block_on(async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(guard);
+    });
+    waiter.join().unwrap();
+    assert_eq!(*mutex.blocking_lock_owned(), 1);
+}
+
+#[tokio::test]
+#[should_panic = "Cannot block the current thread from within a runtime"]
+async fn blocking_lock_panics_on_a_runtime_thread() {
+    let mutex = Mutex::new(());
+    let _guard = mutex.blocking_lock();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn blocking_lock_works_from_spawn_blocking() {
+    let mutex = Arc::new(Mutex::new(1));
+    let in_blocking = Arc::clone(&mutex);
+    let value = tokio::task::spawn_blocking(move || *in_blocking.blocking_lock())
+        .await
+        .unwrap();
+    assert_eq!(value, 1);
+}

@@ -190,3 +190,123 @@ fn get_mut_into_inner_and_const_new() {
     lock.get_mut().push(2);
     assert_eq!(lock.into_inner(), vec![1, 2]);
 }
+
+#[tokio::test]
+async fn a_mapped_read_guard_is_still_a_read_guard() {
+    use async_patterns::sync::RwLockReadGuard;
+    let lock = RwLock::with_max_readers((1, 2), 2);
+    let first = RwLockReadGuard::map(lock.read().await, |pair| &pair.0);
+    assert_eq!(*first, 1);
+    let _second = lock.try_read().unwrap(); // the other reader permit
+    assert!(lock.try_read().is_err()); // the mapped guard still holds one
+    assert!(lock.try_write().is_err());
+    let declined = RwLockReadGuard::try_map(first, |_| None::<&u8>).unwrap_err();
+    drop(declined);
+    assert!(lock.try_read().is_ok());
+}
+
+#[tokio::test]
+async fn a_mapped_write_guard_excludes_everyone_until_dropped() {
+    use async_patterns::sync::{RwLockMappedWriteGuard, RwLockWriteGuard};
+    let lock = RwLock::new((0, vec![0]));
+    let mut items = RwLockWriteGuard::map(lock.write().await, |pair| &mut pair.1);
+    items.push(1);
+    assert!(lock.try_read().is_err());
+    let mut last = RwLockMappedWriteGuard::map(items, |items| items.last_mut().unwrap());
+    *last = 10;
+    assert!(lock.try_read().is_err());
+    drop(last);
+    assert_eq!(lock.try_read().unwrap().1, vec![0, 10]);
+    let whole = RwLockWriteGuard::into_mapped(lock.write().await);
+    assert!(lock.try_read().is_err());
+    drop(whole);
+    assert!(lock.try_write().is_ok());
+}
+
+#[tokio::test]
+async fn downgrade_map_lets_readers_in_but_no_writer() {
+    use async_patterns::sync::RwLockWriteGuard;
+    let lock = RwLock::with_max_readers((5, 6), 3);
+    let first = RwLockWriteGuard::downgrade_map(lock.write().await, |pair| &pair.0);
+    assert_eq!(*first, 5);
+    assert_eq!(lock.try_read().unwrap().1, 6);
+    assert!(lock.try_write().is_err());
+    drop(first);
+    // A declined try_downgrade_map keeps the write guard, still exclusive.
+    let writer =
+        RwLockWriteGuard::try_downgrade_map(lock.write().await, |_| None::<&u8>).unwrap_err();
+    assert!(lock.try_read().is_err());
+    let reader = RwLockWriteGuard::try_downgrade_map(writer, |pair| Some(&pair.1)).unwrap();
+    assert_eq!(*reader, 6);
+    drop(reader);
+    assert!(lock.try_write().is_ok());
+}
+
+#[tokio::test]
+async fn owned_guards_map_and_downgrade_and_name_their_lock() {
+    use async_patterns::sync::{
+        OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard,
+    };
+    let lock = Arc::new(RwLock::with_max_readers((1, String::from("a")), 2));
+    let mut name = OwnedRwLockWriteGuard::map(Arc::clone(&lock).write_owned().await, |p| &mut p.1);
+    name.push('b');
+    assert!(Arc::ptr_eq(
+        OwnedRwLockMappedWriteGuard::rwlock(&name),
+        &lock
+    ));
+    assert!(lock.try_read().is_err());
+    drop(name);
+    let number =
+        OwnedRwLockWriteGuard::downgrade_map(Arc::clone(&lock).write_owned().await, |p| &p.0);
+    let other = lock.try_read().unwrap();
+    assert!(lock.try_read().is_err()); // both reader permits taken
+    let number = OwnedRwLockReadGuard::map(number, |n| n);
+    assert_eq!(*number, 1);
+    assert!(Arc::ptr_eq(OwnedRwLockReadGuard::rwlock(&number), &lock));
+    drop((number, other));
+    let whole = OwnedRwLockWriteGuard::into_mapped(Arc::clone(&lock).write_owned().await);
+    let whole = OwnedRwLockMappedWriteGuard::try_map(whole, |_| None::<&mut u8>).unwrap_err();
+    assert!(lock.try_read().is_err());
+    drop(whole);
+    assert_eq!(lock.try_read().unwrap().1, "ab");
+}
+
+#[test]
+fn a_panic_in_downgrade_map_releases_the_write_lock() {
+    use async_patterns::sync::RwLockWriteGuard;
+    let lock = RwLock::new(0);
+    let writer = lock.try_write().unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        RwLockWriteGuard::downgrade_map(writer, |_| -> &i32 { panic!("mapping failed") })
+    }));
+    assert!(result.is_err());
+    assert!(lock.try_write().is_ok());
+}
+
+#[test]
+fn blocking_write_waits_for_a_reader_to_leave() {
+    let lock = Arc::new(RwLock::new(0));
+    let reader = Arc::clone(&lock).try_read_owned().unwrap();
+    let writer = std::thread::spawn({
+        let lock = Arc::clone(&lock);
+        move || *lock.blocking_write() += 1
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    drop(reader);
+    writer.join().unwrap();
+    assert_eq!(*lock.blocking_read(), 1);
+}
+
+#[test]
+fn const_with_max_readers_builds_a_static_lock() {
+    static LOCK: RwLock<u8> = RwLock::const_with_max_readers(0, 2);
+    let _a = LOCK.try_read().unwrap();
+    let _b = LOCK.try_read().unwrap();
+    assert!(LOCK.try_read().is_err());
+}
+
+#[test]
+#[should_panic = "a RwLock may not be created with 0 readers"]
+fn const_with_max_readers_refuses_zero_readers() {
+    let _ = RwLock::const_with_max_readers((), 0);
+}

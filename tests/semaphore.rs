@@ -501,3 +501,38 @@ fn an_owned_permit_names_its_semaphore() {
     assert!(Arc::ptr_eq(permit.semaphore(), &semaphore));
     assert!(!Arc::ptr_eq(permit.semaphore(), &other));
 }
+
+#[test]
+fn blocking_acquire_waits_for_a_release_from_another_thread() {
+    let semaphore = Arc::new(Semaphore::new(0));
+    let waiter = std::thread::spawn({
+        let semaphore = Arc::clone(&semaphore);
+        move || {
+            let permit = semaphore.blocking_acquire_many(2).unwrap();
+            (
+                permit.num_permits(),
+                std::ptr::eq(permit.semaphore(), &*semaphore),
+            )
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    semaphore.add_permits(2);
+    assert_eq!(waiter.join().unwrap(), (2, true));
+    let owned = Arc::clone(&semaphore)
+        .blocking_acquire_many_owned(2)
+        .unwrap();
+    drop(owned);
+    assert_eq!(semaphore.available_permits(), 2);
+}
+
+#[test]
+fn blocking_acquire_returns_the_close_error() {
+    let semaphore = Arc::new(Semaphore::new(0));
+    let waiter = std::thread::spawn({
+        let semaphore = Arc::clone(&semaphore);
+        move || semaphore.blocking_acquire_owned().map(|_| ())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    semaphore.close();
+    assert!(waiter.join().unwrap().is_err());
+}

@@ -7,15 +7,36 @@
 //! | [`Mutex`] | `Semaphore::new(1)` + an `UnsafeCell` | FIFO |
 //! | [`RwLock`] | `Semaphore::new(max_readers)`: read takes 1, write takes all | FIFO: a queued writer blocks later readers |
 
+#[cfg(not(any(loom, shuttle)))]
+mod blocking;
+mod coop;
 mod mutex;
 mod rwlock;
 mod semaphore;
 
-pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
 pub use rwlock::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
 pub(crate) use semaphore::locked;
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+
+/// Moves one field out of `value` without running `value`'s `Drop`: how a guard becomes another
+/// guard that takes over giving its permits back. The other fields are leaked (the guards' others
+/// are pointers and counts).
+///
+/// # Safety
+///
+/// `field` must return a reference into `value` itself (one of its fields), so that what is read
+/// is never used or dropped again through `value`.
+pub(crate) unsafe fn take_field<G, F>(value: G, field: impl FnOnce(&G) -> &F) -> F {
+    let value = std::mem::ManuallyDrop::new(value);
+    // SAFETY: the caller's promise: the reference points into `value`, which is never used or
+    // dropped again, so the field is moved out exactly once.
+    unsafe { std::ptr::read(field(&value)) }
+}

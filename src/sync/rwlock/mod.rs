@@ -8,7 +8,10 @@ use super::TryLockError;
 use super::semaphore::{Acquire, Semaphore};
 use crate::loom::{ReceiverArc as Arc, UnsafeCell};
 
-pub use guards::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLockReadGuard, RwLockWriteGuard};
+pub use guards::{
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+};
 
 /// The default (and largest) number of simultaneous readers. Small under loom so that a write
 /// (which takes every permit) keeps the models small.
@@ -110,9 +113,38 @@ impl<T> RwLock<T> {
     #[cfg(not(loom))]
     #[must_use]
     pub const fn const_new(value: T) -> Self {
+        Self::const_with_max_readers(value, MAX_READS)
+    }
+
+    /// [`with_max_readers`](Self::with_max_readers) in a `const` context (for a `static`). Not
+    /// available under `--cfg loom`.
+    ///
+    /// ```
+    /// # if async_patterns::__private::MODEL_BUILD { return; }
+    /// use async_patterns::sync::RwLock;
+    ///
+    /// static ROUTES: RwLock<Vec<&str>> = RwLock::const_with_max_readers(Vec::new(), 64);
+    /// # tokio_test::block_on(async {
+    /// ROUTES.write().await.push("/health");
+    /// assert_eq!(ROUTES.read().await.len(), 1);
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`with_max_readers`](Self::with_max_readers) (at compile time in a `static`).
+    #[cfg(not(loom))]
+    #[must_use]
+    #[track_caller]
+    pub const fn const_with_max_readers(value: T, max_reads: u32) -> Self {
+        assert!(max_reads != 0, "a RwLock may not be created with 0 readers");
+        assert!(
+            max_reads <= MAX_READS,
+            "a RwLock may not be created with more than u32::MAX >> 3 readers"
+        );
         RwLock {
-            max_readers: MAX_READS,
-            semaphore: Semaphore::const_new(MAX_READS as usize),
+            max_readers: max_reads,
+            semaphore: Semaphore::const_new(max_reads as usize),
             data: UnsafeCell::new(value),
         }
     }
@@ -203,6 +235,47 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
         self.try_take(self.max_readers)?;
         Ok(OwnedRwLockWriteGuard::new(self))
+    }
+
+    /// [`read`](Self::read) from synchronous code: parks the calling thread until it may read
+    /// (FIFO with the async waiters).
+    ///
+    /// Not available under `--cfg loom` or `--cfg shuttle` (it parks a real thread).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread that drives asynchronous tasks (inside a tokio runtime, as tokio's
+    /// does): parking it could stop the very task that holds the lock. Call it from a plain
+    /// thread or from `tokio::task::spawn_blocking`.
+    ///
+    /// ```
+    /// # if async_patterns::__private::MODEL_BUILD { return; }
+    /// use std::sync::Arc;
+    /// use async_patterns::sync::RwLock;
+    ///
+    /// let lock = Arc::new(RwLock::new(1));
+    /// let writer = std::thread::spawn({
+    ///     let lock = Arc::clone(&lock);
+    ///     move || *lock.blocking_write() += 1
+    /// });
+    /// writer.join().unwrap();
+    /// assert_eq!(*lock.blocking_read(), 2);
+    /// ```
+    #[cfg(not(any(loom, shuttle)))]
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        crate::sync::blocking::block_on(self.read())
+    }
+
+    /// [`write`](Self::write) from synchronous code; see [`blocking_read`](Self::blocking_read).
+    ///
+    /// # Panics
+    ///
+    /// As [`blocking_read`](Self::blocking_read).
+    #[cfg(not(any(loom, shuttle)))]
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        crate::sync::blocking::block_on(self.write())
     }
 
     /// A mutable reference to the data, with no locking: `&mut self` already proves exclusivity.

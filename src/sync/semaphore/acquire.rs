@@ -8,6 +8,7 @@ use super::Semaphore;
 use super::error::AcquireError;
 use super::waiter_queue::{Outcome, Waiter};
 use crate::loom::lock;
+use crate::sync::coop;
 
 /// Resolves to `Ok(())` once `needed` permits belong to the caller (who must then wrap them in a
 /// permit that gives them back), or to the close error.
@@ -16,9 +17,14 @@ use crate::loom::lock;
 /// place, which is all the crate does with it. The node is only made when the lock-free attempt
 /// fails: an uncontended acquire writes none of it and has nothing to drop.
 ///
+/// Cooperative scheduling: once the permits are its, it spends a unit of the task's tokio budget
+/// (`sync::coop`); with the budget spent it keeps the permits (`held`) and yields, and the next
+/// poll hands them over.
+///
 /// Cancel safety: dropping it before it resolves gives back every permit that was assigned to it —
-/// a partial assignment at the head of the queue, or a full grant it never observed — and passes
-/// them straight on to the next waiters, so no permit and no wakeup is lost.
+/// a partial assignment at the head of the queue, a full grant it never observed, or permits it
+/// held while yielding for the budget — and passes them straight on to the next waiters, so no
+/// permit and no wakeup is lost.
 #[derive(Debug)]
 pub(crate) struct Acquire<'a> {
     semaphore: &'a Semaphore,
@@ -26,6 +32,9 @@ pub(crate) struct Acquire<'a> {
     /// The queue node: `Some` while it is in the queue, or was completed there with an outcome
     /// this future has not yet reported. Made on the slow path, dropped once the outcome is seen.
     waiter: Option<Waiter>,
+    /// The `needed` permits are this future's, out of the queue, but not yet handed to the caller
+    /// (the task's budget was spent, or handing over is under way). `Drop` gives them back.
+    held: bool,
 }
 
 impl<'a> Acquire<'a> {
@@ -34,7 +43,19 @@ impl<'a> Acquire<'a> {
             semaphore,
             needed,
             waiter: None,
+            held: false,
         }
+    }
+
+    /// Hands the permits, which are this future's, to the caller if the task's budget allows;
+    /// otherwise keeps them for the next poll. `held` is set first: the budget check registers the
+    /// waker (user code), and if that panics, `Drop` gives the permits back.
+    fn hand_over(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), AcquireError>> {
+        self.held = true;
+        let budget = std::task::ready!(coop::poll_proceed(cx));
+        budget.made_progress();
+        self.held = false;
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -45,13 +66,16 @@ impl Future for Acquire<'_> {
         // SAFETY: nothing is moved out of the future; its node stays where it is until `drop`.
         let this = unsafe { self.get_unchecked_mut() };
         let semaphore = this.semaphore;
+        if this.held {
+            return this.hand_over(cx);
+        }
         if this.waiter.is_none() {
             let needed = this.needed;
             if needed > Semaphore::MAX_PERMITS {
                 return Poll::Ready(Err(AcquireError::too_many()));
             }
             match semaphore.try_take(needed) {
-                Ok(()) => return Poll::Ready(Ok(())),
+                Ok(()) => return this.hand_over(cx),
                 Err(super::TryAcquireError::Closed) => {
                     return Poll::Ready(Err(AcquireError::closed()));
                 }
@@ -106,7 +130,7 @@ impl Future for Acquire<'_> {
         drop(spare);
         this.waiter = None;
         match outcome {
-            Outcome::Granted => Poll::Ready(Ok(())),
+            Outcome::Granted => this.hand_over(cx),
             Outcome::Closed => Poll::Ready(Err(AcquireError::closed())),
             Outcome::Waiting(_) => unreachable!("handled above"),
         }
@@ -115,6 +139,11 @@ impl Future for Acquire<'_> {
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
+        if self.held {
+            // Out of the queue already (`waiter` is `None`): plain permits to give back.
+            self.semaphore.release(self.needed);
+            return;
+        }
         let Some(waiter) = &self.waiter else {
             return;
         };

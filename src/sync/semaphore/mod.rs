@@ -359,6 +359,92 @@ impl Semaphore {
         Ok(OwnedSemaphorePermit::new(self, n))
     }
 
+    /// [`acquire`](Self::acquire) from synchronous code: parks the calling thread until a permit
+    /// is granted (FIFO with the async waiters).
+    ///
+    /// Not available under `--cfg loom` or `--cfg shuttle` (it parks a real thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread that drives asynchronous tasks (inside a tokio runtime, as tokio's
+    /// does): parking it would stop the very tasks that release permits. Call it from a plain
+    /// thread or from `tokio::task::spawn_blocking`.
+    ///
+    /// ```
+    /// # if async_patterns::__private::MODEL_BUILD { return; }
+    /// use std::sync::Arc;
+    /// use async_patterns::sync::Semaphore;
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(1));
+    /// let held = semaphore.try_acquire().unwrap();
+    /// let worker = std::thread::spawn({
+    ///     let semaphore = Arc::clone(&semaphore);
+    ///     move || semaphore.blocking_acquire().unwrap().num_permits()
+    /// });
+    /// drop(held);
+    /// assert_eq!(worker.join().unwrap(), 1);
+    /// ```
+    #[cfg(not(any(loom, shuttle)))]
+    #[track_caller]
+    pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        crate::sync::blocking::block_on(self.acquire())
+    }
+
+    /// [`acquire_many`](Self::acquire_many) from synchronous code; see
+    /// [`blocking_acquire`](Self::blocking_acquire).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_many`](Self::acquire_many).
+    ///
+    /// # Panics
+    ///
+    /// As [`blocking_acquire`](Self::blocking_acquire).
+    #[cfg(not(any(loom, shuttle)))]
+    #[track_caller]
+    pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        crate::sync::blocking::block_on(self.acquire_many(n))
+    }
+
+    /// [`acquire_owned`](Self::acquire_owned) from synchronous code; see
+    /// [`blocking_acquire`](Self::blocking_acquire).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Panics
+    ///
+    /// As [`blocking_acquire`](Self::blocking_acquire).
+    #[cfg(not(any(loom, shuttle)))]
+    #[track_caller]
+    pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        crate::sync::blocking::block_on(self.acquire_owned())
+    }
+
+    /// [`acquire_many_owned`](Self::acquire_many_owned) from synchronous code; see
+    /// [`blocking_acquire`](Self::blocking_acquire).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_many`](Self::acquire_many).
+    ///
+    /// # Panics
+    ///
+    /// As [`blocking_acquire`](Self::blocking_acquire).
+    #[cfg(not(any(loom, shuttle)))]
+    #[track_caller]
+    pub fn blocking_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        crate::sync::blocking::block_on(self.acquire_many_owned(n))
+    }
+
     /// Lock-free attempt: takes `n` permits if nobody is queued and enough are available.
     #[inline]
     fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {

@@ -31,6 +31,12 @@ impl<'a> SemaphorePermit<'a> {
         self.permits = 0;
     }
 
+    /// The semaphore these permits came from (and go back to).
+    #[must_use]
+    pub fn semaphore(&self) -> &'a Semaphore {
+        self.semaphore
+    }
+
     /// The number of permits this holds.
     #[must_use]
     pub fn num_permits(&self) -> usize {

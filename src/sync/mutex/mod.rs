@@ -6,6 +6,10 @@ use std::ops::{Deref, DerefMut};
 use super::semaphore::Semaphore;
 use crate::loom::{ReceiverArc as Arc, UnsafeCell};
 
+mod mapped;
+
+pub use mapped::{MappedMutexGuard, OwnedMappedMutexGuard};
+
 /// An async mutual-exclusion lock, a drop-in for [`tokio::sync::Mutex`](https://docs.rs/tokio/1/tokio/sync/struct.Mutex.html).
 ///
 /// It is a [`Semaphore`] with one permit: whoever holds the permit may touch the data. So it
@@ -191,6 +195,48 @@ impl<T: ?Sized> Mutex<T> {
             Err(_) => return Err(TryLockError::new()),
         }
         Ok(OwnedMutexGuard { lock: self })
+    }
+
+    /// [`lock`](Self::lock) from synchronous code: parks the calling thread until the lock is
+    /// its (FIFO with the async waiters).
+    ///
+    /// Not available under `--cfg loom` or `--cfg shuttle` (it parks a real thread).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread that drives asynchronous tasks (inside a tokio runtime, as tokio's
+    /// does): parking it could stop the very task that holds the lock. Call it from a plain
+    /// thread or from `tokio::task::spawn_blocking`.
+    ///
+    /// ```
+    /// # if async_patterns::__private::MODEL_BUILD { return; }
+    /// use std::sync::Arc;
+    /// use async_patterns::sync::Mutex;
+    ///
+    /// let mutex = Arc::new(Mutex::new(1));
+    /// let worker = std::thread::spawn({
+    ///     let mutex = Arc::clone(&mutex);
+    ///     move || *mutex.blocking_lock() += 1
+    /// });
+    /// worker.join().unwrap();
+    /// assert_eq!(*mutex.blocking_lock(), 2);
+    /// ```
+    #[cfg(not(any(loom, shuttle)))]
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        crate::sync::blocking::block_on(self.lock())
+    }
+
+    /// [`lock_owned`](Self::lock_owned) from synchronous code; see
+    /// [`blocking_lock`](Self::blocking_lock).
+    ///
+    /// # Panics
+    ///
+    /// As [`blocking_lock`](Self::blocking_lock).
+    #[cfg(not(any(loom, shuttle)))]
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        crate::sync::blocking::block_on(self.lock_owned())
     }
 
     /// A mutable reference to the data, with no locking: `&mut self` already proves exclusivity.
