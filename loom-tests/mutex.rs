@@ -92,3 +92,56 @@ fn mutex_cancelled_lock_passes_the_lock_on() {
         assert_unlocked_with_count(&counter, 2);
     });
 }
+
+/// The data of the mapped-guard models: a loom cell, so that loom sees every access made through
+/// the pointer a mapped guard keeps (the mutex's own cell sees only the access that made it).
+type Counted = (usize, loom::cell::UnsafeCell<usize>);
+
+fn bump(cell: &loom::cell::UnsafeCell<usize>) {
+    // SAFETY: the callers hold the lock (or, in the naive version, claim to): loom checks it.
+    cell.with_mut(|count| unsafe { *count += 1 });
+}
+
+/// Main maps its guard to the cell and bumps it through the mapped guard while a thread locks the
+/// whole and bumps the same cell. With `naive`, main's "mapped guard" lets go of the lock first
+/// (what a map that forgets to carry the permit over does).
+fn mapped_guard_keeps_the_lock(naive: bool) {
+    use async_patterns::sync::{MappedMutexGuard, MutexGuard};
+    model(move || {
+        let lock = Arc::new(Mutex::new((0usize, loom::cell::UnsafeCell::new(0usize))));
+        let other = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || bump(&block_on(lock.lock()).1))
+        };
+        let guard = block_on(lock.lock());
+        if naive {
+            let cell: *const loom::cell::UnsafeCell<usize> = &guard.1;
+            drop(guard);
+            // SAFETY: not safe — the point of the naive version; `lock` outlives the access.
+            bump(unsafe { &*cell });
+        } else {
+            let mapped = MutexGuard::map(guard, |pair: &mut Counted| &mut pair.1);
+            let mapped = MappedMutexGuard::map(mapped, |cell| cell);
+            bump(&mapped);
+        }
+        other.join().unwrap();
+        let guard = lock
+            .try_lock()
+            .expect("the mapped guard left the mutex locked");
+        // SAFETY: every other access has ended (joined, guards dropped).
+        let total = guard.1.with(|count| unsafe { *count });
+        assert_eq!(total, 2, "lost a bump");
+    });
+}
+
+/// A mapped guard holds the lock until it is dropped, and its drop gives the lock back.
+#[test]
+fn mapped_guard_keeps_the_lock_until_dropped() {
+    mapped_guard_keeps_the_lock(false);
+}
+
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn mapped_guard_model_catches_a_map_that_lets_go_of_the_lock() {
+    mapped_guard_keeps_the_lock(true);
+}

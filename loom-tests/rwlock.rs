@@ -169,3 +169,61 @@ fn cancelled_queued_writer_lets_the_readers_behind_it_in() {
         assert!(lock.try_write().is_ok(), "every permit came back");
     });
 }
+
+/// A loom cell that may be shared: the lock around it is what must order the accesses, and loom
+/// checks that it does.
+struct Cell(loom::cell::UnsafeCell<usize>);
+
+// SAFETY: only reached through the lock's guards; a missing exclusion is the model's failure.
+unsafe impl Sync for Cell {}
+
+impl std::ops::Deref for Cell {
+    type Target = loom::cell::UnsafeCell<usize>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// Mapped guards keep their hold: a writer maps its guard to the cell and bumps it; main writes
+/// the cell, downgrades to a mapped read of it and reads it twice (no writer may slip in between);
+/// a reader maps a read guard to the cell and reads it. The data is a loom cell, so loom checks
+/// every access made through the mapped guards' pointers against the happens-before order.
+#[test]
+fn mapped_guards_keep_their_hold() {
+    use async_patterns::sync::{RwLockReadGuard, RwLockWriteGuard};
+    model(|| {
+        let lock = Arc::new(RwLock::new((0usize, Cell(loom::cell::UnsafeCell::new(0)))));
+        let writer = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || {
+                let mapped = RwLockWriteGuard::map(block_on(lock.write()), |pair| &mut pair.1);
+                // SAFETY: the mapped write guard holds every permit; loom checks it.
+                mapped.with_mut(|count| unsafe { *count += 1 });
+            })
+        };
+        let reader = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || {
+                let mapped = RwLockReadGuard::map(block_on(lock.read()), |pair| &pair.1);
+                // SAFETY: a read guard excludes writers; loom checks it.
+                let seen = mapped.with(|count| unsafe { *count });
+                assert!(seen <= 11, "read a value nobody wrote: {seen}");
+            })
+        };
+        let guard = block_on(lock.write());
+        // SAFETY: the write guard holds every permit.
+        guard.1.with_mut(|count| unsafe { *count += 10 });
+        let read = RwLockWriteGuard::downgrade_map(guard, |pair| &pair.1);
+        // SAFETY: a read guard excludes writers; loom checks it.
+        let first = read.with(|count| unsafe { *count });
+        let again = read.with(|count| unsafe { *count });
+        assert_eq!(first, again, "a writer slipped in beside a downgraded read");
+        drop(read);
+        writer.join().unwrap();
+        reader.join().unwrap();
+        let guard = lock.try_write().expect("every permit came back");
+        // SAFETY: the write guard holds every permit.
+        assert_eq!(guard.1.with(|count| unsafe { *count }), 11, "lost a write");
+    });
+}
