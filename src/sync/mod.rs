@@ -40,3 +40,11 @@ pub(crate) unsafe fn take_field<G, F>(value: G, field: impl FnOnce(&G) -> &F) ->
     // dropped again, so the field is moved out exactly once.
     unsafe { std::ptr::read(field(&value)) }
 }
+
+/// The guard a `try_map` made from a closure that always maps: how each `map` is its `try_map`.
+pub(crate) fn mapped<G, E>(result: Result<G, E>) -> G {
+    match result {
+        Ok(guard) => guard,
+        Err(_) => unreachable!("the closure always maps"),
+    }
+}

@@ -10,7 +10,7 @@ use std::ptr::NonNull;
 use super::{Mutex, MutexGuard, OwnedMutexGuard};
 use crate::loom::ReceiverArc as Arc;
 use crate::sync::semaphore::Semaphore;
-use crate::sync::take_field;
+use crate::sync::{mapped, take_field};
 
 /// Exclusive access to a part of a [`Mutex`]'s data, made by [`MutexGuard::map`]; the lock is
 /// released when it is dropped.
@@ -63,19 +63,11 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     ///
     /// An associated function (`MutexGuard::map(guard, f)`), so that it does not shadow a method
     /// of `T`. If `f` panics, the guard is dropped and the lock released.
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = NonNull::from(f(&mut *this));
-        let semaphore = &this.lock.semaphore;
-        // The new guard gives the permit back instead.
-        mem::forget(this);
-        MappedMutexGuard {
-            semaphore,
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline: then the original guard is given back.
@@ -103,18 +95,11 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 
 impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
     /// Narrows the guard further; see [`MutexGuard::map`].
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = NonNull::from(f(&mut *this));
-        let semaphore = this.semaphore;
-        mem::forget(this);
-        MappedMutexGuard {
-            semaphore,
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline.
@@ -143,17 +128,11 @@ impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
 impl<T: ?Sized> OwnedMutexGuard<T> {
     /// Narrows the guard to a part of the data, keeping the lock and the `Arc`; see
     /// [`MutexGuard::map`].
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = NonNull::from(f(&mut *this));
-        OwnedMappedMutexGuard {
-            // SAFETY: `lock` is a field of the guard; the permit stays taken, for the new guard.
-            lock: unsafe { take_field(this, |guard| &guard.lock) },
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline.
@@ -180,17 +159,11 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
 
 impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     /// Narrows the guard further; see [`MutexGuard::map`].
-    pub fn map<V: ?Sized, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, V>
+    pub fn map<V: ?Sized, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, V>
     where
         F: FnOnce(&mut U) -> &mut V,
     {
-        let data = NonNull::from(f(&mut *this));
-        OwnedMappedMutexGuard {
-            // SAFETY: as above.
-            lock: unsafe { take_field(this, |guard| &guard.lock) },
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline.

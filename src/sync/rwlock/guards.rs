@@ -14,7 +14,7 @@ use std::ptr::NonNull;
 use super::RwLock;
 use crate::loom::ReceiverArc as Arc;
 use crate::sync::semaphore::Semaphore;
-use crate::sync::take_field;
+use crate::sync::{mapped, take_field};
 
 /// Shared read access to (a part of) a [`RwLock`]'s data; its permit is given back when it is
 /// dropped.
@@ -131,15 +131,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        let data = NonNull::from(f(&*this));
-        let semaphore = this.semaphore;
-        // The new guard gives the permit back instead.
-        mem::forget(this);
-        RwLockReadGuard {
-            semaphore,
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline: then the original guard is given back.
@@ -177,12 +169,11 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 
     /// Narrows the guard to a part of the data, keeping exclusive access; see
     /// [`RwLockReadGuard::map`]. If `f` panics, the guard is dropped and the lock released.
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = NonNull::from(f(&mut *this));
-        Self::into_mapped_at(this, data)
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline: then the original guard is given back.
@@ -228,8 +219,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        let data = NonNull::from(f(&*this));
-        Self::downgrade_at(this, data)
+        mapped(Self::try_downgrade_map(this, |data| Some(f(data))))
     }
 
     /// [`downgrade_map`](Self::downgrade_map) where `f` may decline: then the write guard is given
@@ -275,19 +265,11 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 
 impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
     /// Narrows the guard further; see [`RwLockWriteGuard::map`].
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = NonNull::from(f(&mut *this));
-        let (semaphore, permits) = (this.semaphore, this.permits);
-        mem::forget(this);
-        RwLockMappedWriteGuard {
-            semaphore,
-            permits,
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline.
@@ -339,14 +321,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
     where
         F: FnOnce(&U) -> &V,
     {
-        let data = NonNull::from(f(&*this));
-        // SAFETY: `lock` is a field of the guard.
-        let lock = unsafe { take_field(this, |guard| &guard.lock) };
-        OwnedRwLockReadGuard {
-            lock,
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline.
@@ -388,18 +363,11 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     }
 
     /// As [`RwLockWriteGuard::map`].
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = NonNull::from(f(&mut *this));
-        // SAFETY: `lock` is a field of the guard.
-        let lock = unsafe { take_field(this, |guard| &guard.lock) };
-        OwnedRwLockMappedWriteGuard {
-            lock,
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// As [`RwLockWriteGuard::try_map`].
@@ -436,8 +404,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        let data = NonNull::from(f(&*this));
-        Self::downgrade_at(this, data)
+        mapped(Self::try_downgrade_map(this, |data| Some(f(data))))
     }
 
     /// As [`RwLockWriteGuard::try_downgrade_map`].
@@ -479,18 +446,11 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
     }
 
     /// Narrows the guard further; see [`RwLockWriteGuard::map`].
-    pub fn map<V: ?Sized, F>(mut this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, V>
+    pub fn map<V: ?Sized, F>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, V>
     where
         F: FnOnce(&mut U) -> &mut V,
     {
-        let data = NonNull::from(f(&mut *this));
-        // SAFETY: `lock` is a field of the guard.
-        let lock = unsafe { take_field(this, |guard| &guard.lock) };
-        OwnedRwLockMappedWriteGuard {
-            lock,
-            data,
-            marker: PhantomData,
-        }
+        mapped(Self::try_map(this, |data| Some(f(data))))
     }
 
     /// [`map`](Self::map) where `f` may decline.
