@@ -6,7 +6,7 @@
 //! to the columns of the pattern table it fills (see `matrix.rs`).
 //!
 //! The steps: fmt, clippy (plain, loom and shuttle builds), doc, test (every test binary),
-//! tokio-tests (tokio's own tests of the sync types against ours, `tokio_tests.rs`: counted in the
+//! tokio-tests (tokio's own tests of the sync types against ours, `tokio_tests/`: counted in the
 //! step table, outside the pattern table), no-overflow-checks, loom, shuttle, sim.
 
 use std::io::{self, Read, Write};

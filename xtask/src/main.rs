@@ -3,7 +3,7 @@
 //! `cargo xtask gate` runs the correctness gate (see `gate.rs` for the steps, `report.rs` for
 //! the output parsing and the summary it prints and writes to `target/gate/`, `matrix.rs` for the
 //! per-pattern table); `cargo xtask tokio-tests` runs tokio's own tests of its Semaphore, Mutex and
-//! RwLock against ours (`tokio_tests.rs`), one of the gate's steps.
+//! RwLock against ours (`tokio_tests/`), one of the gate's steps.
 
 mod gate;
 mod matrix;
