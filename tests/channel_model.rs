@@ -34,6 +34,14 @@
 //!   given to the next sender; a cancelled `recv` passes a value promised to it to the next
 //!   receiver, or leaves it queued.
 //!
+//! Some `send`/`recv` futures are polled with a hostile waker instead of a mock task's (user
+//! code inside the channel): one whose clone panics — a future that has to wait then panics in
+//! its first poll and must leave the channel as it was, its value dropped with it — or one whose
+//! wake panics: whatever operation lets that future in or closes it out (a send, a receive, a
+//! cancel passing a slot or a value on, a close, a last handle dropped) must panic, and only such
+//! an operation, after doing all of its work; a value it had taken is dropped with the unwinding
+//! caller, never leaked. The naive channels are driven with plain wakers only.
+//!
 //! After every operation the checker compares, against the model: every `try_*` result, `close`'s
 //! return value, each received value (FIFO, no loss, no duplication), `len()` and `is_closed()`,
 //! and the values the channel has dropped (every value carries a drop log, so a value that
@@ -61,10 +69,11 @@
 //! Not covered here: concurrency (loom's tier, `loom-tests/channel.rs`), and a future moving
 //! between tasks (each future is polled by one mock task whose waker never changes).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -79,6 +88,7 @@ use proptest::test_runner::TestCaseError;
 use tokio_test::task::{Spawn, spawn};
 
 mod support;
+use support::hostile::{Event, HostileWaker};
 use support::proptest_support;
 
 // ---------------------------------------------------------------------------------------------
@@ -138,6 +148,10 @@ trait ChannelUnderTest {
     type Tx: Clone;
     type Rx: Clone;
 
+    /// Whether the channel promises to contain a panicking waker (the shipped one does; the
+    /// naive ones, written for the flaws above, are driven with plain wakers only).
+    const CONTAINS_USER_PANICS: bool = false;
+
     fn bounded(capacity: usize) -> Result<(Self::Tx, Self::Rx), CapacityError>;
     fn send(tx: &Self::Tx, value: Tracked) -> SendFuture;
     fn try_send(tx: &Self::Tx, value: Tracked) -> Result<(), TrySendError<Tracked>>;
@@ -157,13 +171,23 @@ impl ChannelUnderTest for Shipped {
     type Tx = channel::Sender<Tracked>;
     type Rx = channel::Receiver<Tracked>;
 
+    const CONTAINS_USER_PANICS: bool = true;
+
     fn bounded(capacity: usize) -> Result<(Self::Tx, Self::Rx), CapacityError> {
         channel::bounded(capacity)
     }
 
     fn send(tx: &Self::Tx, value: Tracked) -> SendFuture {
         let tx = tx.clone();
-        Box::pin(async move { tx.send(value).await.map_err(SendError::into_inner) })
+        Box::pin(async move {
+            let sent = tx.send(value).await.map_err(SendError::into_inner);
+            // Dropped before the result is returned: if this drop closes the channel and a waker
+            // it wakes panics, the result is dropped with the unwinding frame (a value being
+            // returned when a destructor panics is leaked instead, which the checker would see
+            // as a value gone missing).
+            drop(tx);
+            sent
+        })
     }
 
     fn try_send(tx: &Self::Tx, value: Tracked) -> Result<(), TrySendError<Tracked>> {
@@ -172,7 +196,12 @@ impl ChannelUnderTest for Shipped {
 
     fn recv(rx: &Self::Rx) -> RecvFuture {
         let rx = rx.clone();
-        Box::pin(async move { rx.recv().await })
+        Box::pin(async move {
+            let received = rx.recv().await;
+            // As in `send`.
+            drop(rx);
+            received
+        })
     }
 
     fn try_recv(rx: &Self::Rx) -> Result<Tracked, TryRecvError> {
@@ -221,6 +250,23 @@ enum Op {
     CloneReceiver,
     DropAllSenders,
     DropAllReceivers,
+    /// `send`, polled once with a hostile waker; kept while pending.
+    SendHostile(Hostility),
+    /// `recv`, polled once with a hostile waker; kept while pending.
+    RecvHostile(Hostility),
+}
+
+/// How a hostile `send`/`recv` future's waker misbehaves (user code inside the channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hostility {
+    /// Its clone panics: a future that has to wait panics in its first poll, and must leave the
+    /// channel as it was (the future, and a value it carries, are then dropped, as an unwinding
+    /// task drops them).
+    PanicOnClone,
+    /// Its wake panics: whichever operation lets the future in or closes it out (a send, a
+    /// receive, a cancel that passes a slot or a value on, a close, a last handle dropped) must
+    /// do all of its work — which the checks after it see — and then panic.
+    PanicOnWake,
 }
 
 #[derive(Debug, Clone)]
@@ -246,6 +292,10 @@ fn refused_capacity(capacity: usize) -> Option<CapacityError> {
     }
 }
 
+fn hostility() -> impl Strategy<Value = Hostility> {
+    prop_oneof![Just(Hostility::PanicOnClone), Just(Hostility::PanicOnWake)]
+}
+
 fn cases() -> impl Strategy<Value = Case> {
     let index = 0..6usize;
     // Closing and dropping every handle are rare: after them little is left to check.
@@ -265,6 +315,8 @@ fn cases() -> impl Strategy<Value = Case> {
         1 => Just(Op::CloneReceiver),
         1 => Just(Op::DropAllSenders),
         1 => Just(Op::DropAllReceivers),
+        2 => hostility().prop_map(Op::SendHostile),
+        2 => hostility().prop_map(Op::RecvHostile),
     ];
     let capacity = proptest_support::with_edges(
         proptest_support::with_edges(1..=3usize, &CAPACITY_EDGES, 8),
@@ -314,6 +366,9 @@ struct Model {
     /// cancelled `send` future.
     drained: Vec<u32>,
     dropped_unsent: Vec<u32>,
+    /// Values an operation had taken (received, or given back) when a waker it woke panicked:
+    /// the caller's unwinding drops them.
+    dropped_in_unwinding: Vec<u32>,
 }
 
 impl Model {
@@ -330,6 +385,7 @@ impl Model {
             receivers: 1,
             drained: Vec::new(),
             dropped_unsent: Vec::new(),
+            dropped_in_unwinding: Vec::new(),
         }
     }
 
@@ -510,9 +566,97 @@ fn fail(at: &str, message: fmt::Arguments<'_>) -> TestCaseError {
     TestCaseError::fail(format!("{at}: {message}"))
 }
 
+/// How a pending future is polled: as a mock task (tokio-test's, which records its wakes), or
+/// with a hostile waker (whose counters record them).
+enum Poller<F> {
+    Mock(Spawn<F>),
+    Hostile {
+        future: F,
+        waker: HostileWaker,
+        /// Wakes counted when it was last polled.
+        seen: usize,
+    },
+}
+
+impl<F: Future + Unpin> Poller<F> {
+    fn new(future: F, hostility: Option<Hostility>) -> Self {
+        match hostility {
+            None => Poller::Mock(spawn(future)),
+            Some(how) => Poller::Hostile {
+                future,
+                waker: HostileWaker::panicking_on(match how {
+                    Hostility::PanicOnClone => Event::Clone,
+                    Hostility::PanicOnWake => Event::Wake,
+                }),
+                seen: 0,
+            },
+        }
+    }
+
+    fn is_woken(&self) -> bool {
+        match self {
+            Poller::Mock(task) => task.is_woken(),
+            Poller::Hostile { waker, seen, .. } => waker.wakes() > *seen,
+        }
+    }
+
+    fn poll(&mut self) -> Poll<F::Output> {
+        match self {
+            Poller::Mock(task) => task.poll(),
+            Poller::Hostile {
+                future,
+                waker,
+                seen,
+            } => {
+                *seen = waker.wakes();
+                Pin::new(future).poll(&mut Context::from_waker(&waker.waker()))
+            }
+        }
+    }
+
+    /// The waker's counters, if it panics when woken.
+    fn panicking_waker(&self) -> Option<HostileWaker> {
+        match self {
+            Poller::Hostile { waker, .. } if waker.panics_on_wake() => Some(waker.clone()),
+            _ => None,
+        }
+    }
+}
+
 enum Task {
-    Send { value: u32, task: Spawn<SendFuture> },
-    Recv { task: Spawn<RecvFuture> },
+    Send {
+        value: u32,
+        task: Poller<SendFuture>,
+    },
+    Recv {
+        task: Poller<RecvFuture>,
+    },
+}
+
+/// Which hostile waker panicked during the current step (a call caught by [`guard`]).
+#[derive(Debug, Default)]
+struct Panicked {
+    clone: Cell<bool>,
+    wake: Cell<bool>,
+}
+
+/// Runs `f`; a panic from a hostile waker is recorded in `panicked` and gives `None`, any other
+/// panic goes on unwinding.
+fn guard<R>(panicked: &Panicked, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => Some(result),
+        Err(payload) => {
+            let message = support::hostile::panic_message(&*payload);
+            if message.starts_with("hostile waker: panic in Clone") {
+                panicked.clone.set(true);
+            } else if message.starts_with("hostile waker: panic in Wake") {
+                panicked.wake.set(true);
+            } else {
+                resume_unwind(payload);
+            }
+            None
+        }
+    }
 }
 
 struct PendingFuture {
@@ -576,6 +720,9 @@ struct Harness<C: ChannelUnderTest> {
     /// Values a send or try_send returned `Ok` for, and values received, in order.
     accepted: Vec<u32>,
     received: Vec<u32>,
+    /// What panicked in the current step, and the wakers made to panic when woken.
+    panicked: Panicked,
+    panic_wakers: Vec<HostileWaker>,
 }
 
 impl<C: ChannelUnderTest> Harness<C> {
@@ -590,6 +737,51 @@ impl<C: ChannelUnderTest> Harness<C> {
             next_id: 0,
             accepted: Vec::new(),
             received: Vec::new(),
+            panicked: Panicked::default(),
+            panic_wakers: Vec::new(),
+        }
+    }
+
+    /// Wakes counted so far on the wakers that panic when woken.
+    fn panicking_wakes(&self) -> usize {
+        self.panic_wakers.iter().map(HostileWaker::wakes).sum()
+    }
+
+    /// One step: the operation, then the check that it panicked exactly when it woke a waker that
+    /// panics (the panic reaches only the caller whose operation ran the wake), then the checks
+    /// of the state it left.
+    fn step(&mut self, op: Op, at: &str) -> Result<(), TestCaseError> {
+        let wakes = self.panicking_wakes();
+        self.panicked = Panicked::default();
+        self.apply(op, at)?;
+        let woke = self.panicking_wakes() > wakes;
+        if self.panicked.wake.get() != woke {
+            return Err(fail(
+                at,
+                format_args!(
+                    "the operation {} although it woke {} waker that panics",
+                    if self.panicked.wake.get() {
+                        "panicked"
+                    } else {
+                        "returned"
+                    },
+                    if woke { "a" } else { "no" },
+                ),
+            ));
+        }
+        self.check(at)
+    }
+
+    /// An outcome lost to a panicking waker: what the operation had done is accounted for — a
+    /// value it sent is in the channel, one it received or was given back is dropped by the
+    /// unwinding caller.
+    fn lost_to_panic(&mut self, expected: Outcome, value: Option<u32>) {
+        match expected {
+            Outcome::Sent => self.accepted.extend(value),
+            Outcome::Received(v) | Outcome::Full(v) | Outcome::Refused(v) => {
+                self.model.dropped_in_unwinding.push(v);
+            }
+            Outcome::Pending | Outcome::Empty | Outcome::Ended => {}
         }
     }
 
@@ -637,74 +829,44 @@ impl<C: ChannelUnderTest> Harness<C> {
                 }
                 let (id, value) = self.fresh();
                 let tx = self.senders.last().expect("checked above");
-                let got = match C::try_send(tx, Tracked::new(value, &self.log)) {
+                let tracked = Tracked::new(value, &self.log);
+                let got = guard(&self.panicked, || match C::try_send(tx, tracked) {
                     Ok(()) => Outcome::Sent,
                     Err(TrySendError::Full(v)) => Outcome::Full(v.into_id()),
                     Err(TrySendError::Closed(v)) => Outcome::Refused(v.into_id()),
-                };
+                });
                 let expected = self.model.offer(id, value, false);
+                let Some(got) = got else {
+                    self.lost_to_panic(expected, Some(value));
+                    return Ok(());
+                };
                 if got == Outcome::Sent {
                     self.accepted.push(value);
                 }
                 self.expect(&format!("try_send(#{value})"), expected, got, at)?;
             }
-            Op::Send => {
-                if self.senders.is_empty() {
-                    return Ok(());
-                }
-                let (id, value) = self.fresh();
-                let tx = self.senders.last().expect("checked above");
-                let mut task = spawn(C::send(tx, Tracked::new(value, &self.log)));
-                let got = send_outcome(task.poll());
-                let expected = self.model.offer(id, value, true);
-                match got {
-                    Outcome::Pending => {
-                        self.model.add_sender();
-                        self.pending.push(PendingFuture {
-                            id,
-                            task: Task::Send { value, task },
-                        });
-                    }
-                    Outcome::Sent => self.accepted.push(value),
-                    _ => {}
-                }
-                self.expect(
-                    &format!("first poll of send #{id} (value #{value})"),
-                    expected,
-                    got,
-                    at,
-                )?;
-            }
+            Op::Send => return self.send(None, at),
+            Op::SendHostile(how) if C::CONTAINS_USER_PANICS => return self.send(Some(how), at),
+            Op::SendHostile(_) => return self.send(None, at),
             Op::TryRecv => {
                 let Some(rx) = self.receivers.last() else {
                     return Ok(());
                 };
-                let got = match C::try_recv(rx) {
+                let got = guard(&self.panicked, || match C::try_recv(rx) {
                     Ok(v) => Outcome::Received(v.into_id()),
                     Err(TryRecvError::Empty) => Outcome::Empty,
                     Err(TryRecvError::Closed) => Outcome::Ended,
-                };
+                });
                 let expected = self.model.take(u64::MAX, false);
+                let Some(got) = got else {
+                    self.lost_to_panic(expected, None);
+                    return Ok(());
+                };
                 self.expect("try_recv", expected, got, at)?;
             }
-            Op::Recv => {
-                if self.receivers.is_empty() {
-                    return Ok(());
-                }
-                let (id, _) = self.fresh();
-                let rx = self.receivers.last().expect("checked above");
-                let mut task = spawn(C::recv(rx));
-                let got = recv_outcome(task.poll());
-                let expected = self.model.take(id, true);
-                if got == Outcome::Pending {
-                    self.model.add_receiver();
-                    self.pending.push(PendingFuture {
-                        id,
-                        task: Task::Recv { task },
-                    });
-                }
-                self.expect(&format!("first poll of recv #{id}"), expected, got, at)?;
-            }
+            Op::Recv => return self.recv(None, at),
+            Op::RecvHostile(how) if C::CONTAINS_USER_PANICS => return self.recv(Some(how), at),
+            Op::RecvHostile(_) => return self.recv(None, at),
             Op::Repoll(i) => {
                 if !self.pending.is_empty() {
                     self.poll_pending(i % self.pending.len(), at)?;
@@ -714,14 +876,18 @@ impl<C: ChannelUnderTest> Harness<C> {
             Op::CancelRecv(i) => self.cancel(i, false),
             Op::CloseFromSender => {
                 if let Some(tx) = self.senders.last() {
-                    let got = C::close_from_sender(tx);
-                    self.check_close(got, at)?;
+                    match guard(&self.panicked, || C::close_from_sender(tx)) {
+                        Some(got) => self.check_close(got, at)?,
+                        None => drop(self.model.close()),
+                    }
                 }
             }
             Op::CloseFromReceiver => {
                 if let Some(rx) = self.receivers.last() {
-                    let got = C::close_from_receiver(rx);
-                    self.check_close(got, at)?;
+                    match guard(&self.panicked, || C::close_from_receiver(rx)) {
+                        Some(got) => self.check_close(got, at)?,
+                        None => drop(self.model.close()),
+                    }
                 }
             }
             Op::CloneSender => {
@@ -738,20 +904,142 @@ impl<C: ChannelUnderTest> Harness<C> {
                     self.model.add_receiver();
                 }
             }
+            // The last handle's drop closes the channel and wakes its waiters; the others' drops
+            // (during the unwinding, if that wake panics) wake no one.
             Op::DropAllSenders => {
-                for tx in self.senders.drain(..) {
-                    drop(tx);
+                let senders = std::mem::take(&mut self.senders);
+                let count = senders.len();
+                guard(&self.panicked, || drop(senders));
+                for _ in 0..count {
                     self.model.drop_sender();
                 }
             }
             Op::DropAllReceivers => {
-                for rx in self.receivers.drain(..) {
-                    drop(rx);
+                let receivers = std::mem::take(&mut self.receivers);
+                let count = receivers.len();
+                guard(&self.panicked, || drop(receivers));
+                for _ in 0..count {
                     self.model.drop_receiver();
                 }
             }
         }
         Ok(())
+    }
+
+    /// `send` of a fresh value, polled once (with a hostile waker if `hostility` says so); kept
+    /// while pending.
+    fn send(&mut self, hostility: Option<Hostility>, at: &str) -> Result<(), TestCaseError> {
+        if self.senders.is_empty() {
+            return Ok(());
+        }
+        let (id, value) = self.fresh();
+        let tx = self.senders.last().expect("checked above");
+        let mut task = Poller::new(C::send(tx, Tracked::new(value, &self.log)), hostility);
+        let got = guard(&self.panicked, || send_outcome(task.poll()));
+        let expected = self.model.offer(id, value, true);
+        self.first_poll(
+            id,
+            Task::Send { value, task },
+            got,
+            expected,
+            hostility,
+            &format!("first poll of send #{id} (value #{value}, {hostility:?})"),
+            at,
+        )
+    }
+
+    /// `recv`, polled once (with a hostile waker if `hostility` says so); kept while pending.
+    fn recv(&mut self, hostility: Option<Hostility>, at: &str) -> Result<(), TestCaseError> {
+        if self.receivers.is_empty() {
+            return Ok(());
+        }
+        let (id, _) = self.fresh();
+        let rx = self.receivers.last().expect("checked above");
+        let mut task = Poller::new(C::recv(rx), hostility);
+        let got = guard(&self.panicked, || recv_outcome(task.poll()));
+        let expected = self.model.take(id, true);
+        self.first_poll(
+            id,
+            Task::Recv { task },
+            got,
+            expected,
+            hostility,
+            &format!("first poll of recv #{id} ({hostility:?})"),
+            at,
+        )
+    }
+
+    /// Checks the first poll of a `send` or `recv` (`got` is `None` if it panicked) and keeps
+    /// the future if it is pending.
+    #[allow(clippy::too_many_arguments)]
+    fn first_poll(
+        &mut self,
+        id: u64,
+        task: Task,
+        got: Option<Outcome>,
+        expected: Outcome,
+        hostility: Option<Hostility>,
+        what: &str,
+        at: &str,
+    ) -> Result<(), TestCaseError> {
+        let sent_value = match &task {
+            Task::Send { value, .. } => Some(*value),
+            Task::Recv { .. } => None,
+        };
+        // Only a future that has to wait stores (clones) its waker.
+        let clone_panics =
+            hostility == Some(Hostility::PanicOnClone) && expected == Outcome::Pending;
+        if self.panicked.clone.get() != clone_panics {
+            return Err(fail(
+                at,
+                format_args!(
+                    "{what} {}, the model says it {}",
+                    if clone_panics {
+                        "did not panic"
+                    } else {
+                        "panicked in a waker's clone"
+                    },
+                    if clone_panics {
+                        "waits (so it must store its waker)"
+                    } else {
+                        "does not wait"
+                    },
+                ),
+            ));
+        }
+        let Some(got) = got else {
+            // Dropped with the unwinding task: a future that could not store its waker leaves
+            // the channel as it was (its value goes with it); one that completed and then woke
+            // a waker that panics has done its work.
+            guard(&self.panicked, || drop(task));
+            if clone_panics {
+                match sent_value {
+                    Some(value) => self.model.cancel_send(id, value),
+                    None => self.model.cancel_recv(id),
+                }
+            } else {
+                self.lost_to_panic(expected, sent_value);
+            }
+            return Ok(());
+        };
+        match got {
+            Outcome::Pending => {
+                let waker = match &task {
+                    Task::Send { task, .. } => task.panicking_waker(),
+                    Task::Recv { task } => task.panicking_waker(),
+                };
+                self.panic_wakers.extend(waker);
+                if sent_value.is_some() {
+                    self.model.add_sender();
+                } else {
+                    self.model.add_receiver();
+                }
+                self.pending.push(PendingFuture { id, task });
+            }
+            Outcome::Sent => self.accepted.extend(sent_value),
+            _ => {}
+        }
+        self.expect(what, expected, got, at)
     }
 
     fn check_close(&mut self, got: bool, at: &str) -> Result<(), TestCaseError> {
@@ -781,12 +1069,12 @@ impl<C: ChannelUnderTest> Harness<C> {
         let id = future.id;
         match future.task {
             Task::Send { value, task } => {
-                drop(task);
+                guard(&self.panicked, || drop(task));
                 self.model.cancel_send(id, value);
                 self.model.drop_sender();
             }
             Task::Recv { task } => {
-                drop(task);
+                guard(&self.panicked, || drop(task));
                 self.model.cancel_recv(id);
                 self.model.drop_receiver();
             }
@@ -803,10 +1091,29 @@ impl<C: ChannelUnderTest> Harness<C> {
             Task::Recv { .. } => None,
         };
         let woken = future.is_woken();
-        let got = future.poll();
+        let got = guard(&self.panicked, || future.poll());
         let expected = match sent_value {
             Some(value) => self.model.poll_send(id, value),
             None => self.model.poll_recv(id),
+        };
+        let Some(got) = got else {
+            // The poll completed (a waiting future's poll wakes no one) and woke a waiter whose
+            // wake panicked. The future is spent: it is dropped with its handle clone.
+            let future = self.pending.remove(k);
+            guard(&self.panicked, || drop(future));
+            self.lost_to_panic(expected, sent_value);
+            if !woken {
+                return Err(fail(
+                    at,
+                    format_args!("{LOST_WAKEUP}: {what} completed but its task was never woken"),
+                ));
+            }
+            if sent_value.is_some() {
+                self.model.drop_sender();
+            } else {
+                self.model.drop_receiver();
+            }
+            return Ok(());
         };
         match (expected == Outcome::Pending, got == Outcome::Pending) {
             (true, true) => return Ok(()),
@@ -841,7 +1148,7 @@ impl<C: ChannelUnderTest> Harness<C> {
             (false, false) => {}
         }
         let future = self.pending.remove(k);
-        drop(future);
+        guard(&self.panicked, || drop(future));
         if got == Outcome::Sent {
             self.accepted.extend(sent_value);
         }
@@ -871,6 +1178,7 @@ impl<C: ChannelUnderTest> Harness<C> {
             .drained
             .iter()
             .chain(&self.model.dropped_unsent)
+            .chain(&self.model.dropped_in_unwinding)
             .copied()
             .collect();
         expected.sort_unstable();
@@ -956,6 +1264,7 @@ impl<C: ChannelUnderTest> Harness<C> {
 
 /// Runs one case against `C` and the model; `Err` names the step and what disagreed.
 fn check_against_model<C: ChannelUnderTest>(case: &Case) -> Result<(), TestCaseError> {
+    support::hostile::quiet_hostile_panics();
     let handles = match (C::bounded(case.capacity), refused_capacity(case.capacity)) {
         (Ok(handles), None) => handles,
         (Err(got), Some(expected)) if got == expected => return Ok(()),
@@ -974,9 +1283,7 @@ fn check_against_model<C: ChannelUnderTest>(case: &Case) -> Result<(), TestCaseE
     let mut harness = Harness::<C>::new(case.capacity, handles);
     harness.check("initially")?;
     for (step, &op) in case.ops.iter().enumerate() {
-        let at = format!("step {step} ({op:?})");
-        harness.apply(op, &at)?;
-        harness.check(&at)?;
+        harness.step(op, &format!("step {step} ({op:?})"))?;
     }
     // Cancel every pending future, take what is left, then drop every handle, checking each step:
     // this exercises the hand-over of slots and promised values from cancelled futures.
@@ -987,22 +1294,17 @@ fn check_against_model<C: ChannelUnderTest>(case: &Case) -> Result<(), TestCaseE
         } else {
             Op::CancelRecv(0)
         };
-        harness.apply(op, &at)?;
-        harness.check(&at)?;
+        harness.step(op, &at)?;
     }
     while !harness.receivers.is_empty() && !harness.model.queue.is_empty() {
-        harness.apply(Op::TryRecv, "final drain: try_recv")?;
-        harness.check("final drain: try_recv")?;
+        harness.step(Op::TryRecv, "final drain: try_recv")?;
     }
     if !harness.receivers.is_empty() {
         // Nothing left: the channel must say so (`Empty` if open, `Closed` if closed).
-        harness.apply(Op::TryRecv, "final drain: try_recv on an empty channel")?;
-        harness.check("final drain: try_recv on an empty channel")?;
+        harness.step(Op::TryRecv, "final drain: try_recv on an empty channel")?;
     }
-    harness.apply(Op::DropAllSenders, "final drain: drop every sender")?;
-    harness.check("final drain: drop every sender")?;
-    harness.apply(Op::DropAllReceivers, "final drain: drop every receiver")?;
-    harness.check("final drain: drop every receiver")?;
+    harness.step(Op::DropAllSenders, "final drain: drop every sender")?;
+    harness.step(Op::DropAllReceivers, "final drain: drop every receiver")?;
     harness.check_ledger()
 }
 

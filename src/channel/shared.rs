@@ -335,6 +335,10 @@ impl<T> Shared<T> {
         if !done {
             self.grant_all(Side::Recv);
         }
+        // A waker that panicked is raised here, while a value given back is still this frame's:
+        // the unwinding drops it. Raised by the list's drop after the return value is made, it
+        // would be leaked (Rust leaks a return value when a local's destructor panics).
+        drop(wakers);
         Poll::Ready(sent)
     }
 
@@ -361,7 +365,10 @@ impl<T> Shared<T> {
         if !done {
             self.grant_all(Side::Send);
         }
-        Poll::Ready(value.or_else(|| self.drain_one()))
+        let value = value.or_else(|| self.drain_one());
+        // As in `poll_queued_send`: a waker's panic drops the value taken, never leaks it.
+        drop(wakers);
+        Poll::Ready(value)
     }
 
     /// A queued caller of `side` dropped before it saw its outcome: leaves the queue, passing on
