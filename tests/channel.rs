@@ -84,6 +84,49 @@ fn waiting_receivers_are_served_in_arrival_order() {
     assert_ready_eq!(second.poll(), Some("b"));
 }
 
+/// The documented meaning of FIFO for receivers: turns are given in arrival order, and each
+/// receiver let in takes the front value when it is next polled — so receivers let in in order
+/// but polled in the opposite order get the values in the opposite order.
+#[test]
+fn a_let_in_receiver_takes_the_front_value_when_it_is_polled() {
+    let (tx, rx) = channel::bounded(4).unwrap();
+    let mut first = spawn(rx.recv());
+    let mut second = spawn(rx.recv());
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    tx.try_send("a").unwrap();
+    tx.try_send("b").unwrap();
+    assert!(
+        first.is_woken() && second.is_woken(),
+        "both let in, in order"
+    );
+    assert_ready_eq!(second.poll(), Some("a"));
+    assert_ready_eq!(first.poll(), Some("b"));
+}
+
+/// The same for senders: a waiting sender's value enters the queue when its future is next
+/// polled after it was let in.
+#[test]
+fn a_let_in_sender_enqueues_its_value_when_it_is_polled() {
+    let (tx, rx) = channel::bounded(2).unwrap();
+    tx.try_send(0).unwrap();
+    tx.try_send(0).unwrap();
+    let mut first = spawn(tx.send(1));
+    let mut second = spawn(tx.send(2));
+    assert_pending!(first.poll());
+    assert_pending!(second.poll());
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert!(
+        first.is_woken() && second.is_woken(),
+        "both let in, in order"
+    );
+    assert_ready_eq!(second.poll(), Ok(()));
+    assert_ready_eq!(first.poll(), Ok(()));
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Ok(1));
+}
+
 #[test]
 fn a_dropped_recv_never_swallows_a_value() {
     let (tx, rx) = channel::bounded(4).unwrap();

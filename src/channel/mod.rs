@@ -7,7 +7,13 @@
 //!
 //! - **FIFO waiting**: senders waiting for space are let in in arrival order, and so are receivers
 //!   waiting for a value; while anyone waits on a side, newcomers on that side queue behind them.
-//!   Values come out in the order they went in.
+//!   Values come out of the queue in the order they went in. Being let in fixes the order of
+//!   turns, not which value: a receiver that is let in is promised *a* value, and takes the front
+//!   one when its future is next polled, so two receivers let in in order and then polled in the
+//!   opposite order get the values in the opposite order. Likewise a waiting sender's value enters
+//!   the queue when its future is next polled, not when it is let in. (Fixing the value at the
+//!   grant would move it into the waiter's future under the lock; with tasks polled in the order
+//!   they are woken, as executors do, the two are the same.)
 //! - **Cancel safety**: a dropped [`send`](Sender::send) future enqueues nothing (its value is
 //!   dropped with it; it never reached the channel). A dropped [`recv`](Receiver::recv) future never
 //!   swallows a value: a value assigned to a receiver that is then dropped goes to the next
