@@ -2,12 +2,12 @@
 //!
 //! Every primitive here is built on one core, the fair [`sync::Semaphore`], whose shared state is
 //! written against a sync shim so that the loom models in `loom-tests/` check the shipped code
-//! under every interleaving (up to a preemption bound). See the README for the guarantees table
-//! and ARCHITECTURE.md for the map of the code.
+//! under every interleaving (up to a preemption bound), and the shuttle tests sample schedules of
+//! many more parties.
 //!
 //! | module | what it gives |
 //! |---|---|
-//! | [`channel`] | a bounded MPMC channel on two semaphores: FIFO both ways, cancel-safe send and recv, values never lost on close |
+//! | [`channel`] | a bounded MPMC channel: a ring of slots claimed without a lock when no one waits, FIFO turns for the senders and receivers that wait, cancel-safe send and recv, values never lost on close |
 //! | [`concurrency`] | [`ConcurrencyLimiter`](concurrency::ConcurrencyLimiter): at most N futures in flight, and bounded concurrent maps that never create more than N futures or tasks |
 //! | [`conn_pool`] | [`Pool`](conn_pool::Pool): a connection pool on the semaphore: FIFO checkout, wait/create/recycle timeouts with typed errors, cancel-safe `get()`, broken objects discarded; a PostgreSQL manager behind the `postgres` feature |
 //! | `fetch` | an HTTP/1.1 client whose calls end within one deadline (connect, headers, body, retries, backoff), with safe retries, seeded jitter and typed errors (not built under `--cfg loom`) |
@@ -15,7 +15,7 @@
 //! | [`rate`] | [`RateLimiter`](rate::RateLimiter): a strict sliding window or a token bucket, with the exact bound documented; FIFO waiters, no background task |
 //! | [`shutdown`] | [`Shutdown`](shutdown::Shutdown): broadcast graceful shutdown; idempotent trigger every token sees, tracked tasks that `wait` waits for, a deadline that reports what did not finish, child scopes |
 //! | [`time`] | the injected [`Clock`](time::Clock): tokio's (simulated in tests) or a [`ManualClock`](time::ManualClock) |
-//! | [`sync`] | [`Semaphore`](sync::Semaphore) and [`Mutex`](sync::Mutex), drop-ins for `tokio::sync`'s, FIFO and cancel safe |
+//! | [`sync`] | [`Semaphore`](sync::Semaphore), [`Mutex`](sync::Mutex) and [`RwLock`](sync::RwLock), drop-ins for `tokio::sync`'s (blocking methods, mapped guards and cooperative scheduling included), FIFO and cancel safe |
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
