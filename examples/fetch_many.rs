@@ -21,8 +21,8 @@ mod example {
     use std::time::Duration;
 
     use async_patterns::concurrency::ConcurrencyLimiter;
-    use async_patterns::fetch::test_server::{Response, TestServer};
     use async_patterns::fetch::{Client, RetryPolicy};
+    use async_patterns_test_server::{Response, TestServer};
 
     pub async fn main() {
         // One server, many faults: it answers the first requests from this script, then `ok`.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_patterns::fetch::FetchError;
-use async_patterns::fetch::test_server::Response as Reply;
+use async_patterns_test_server::Response as Reply;
 
 use crate::harness::{
     BODY, NetFault, Policy, Run, Scenario, attempt_count, ensure, requests, run_seeds,

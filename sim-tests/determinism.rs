@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use async_patterns::fetch::test_server::Response as Reply;
+use async_patterns_test_server::Response as Reply;
 
 use crate::harness::{
     BODY, NetFault, Policy, Scenario, check, replay_command, report_timing, run, seeds,

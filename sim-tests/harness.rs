@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use async_patterns::fetch::test_server::{Response as Reply, TestServer};
 use async_patterns::fetch::{AttemptRecord, Client, Connect, FetchError, Response, RetryPolicy};
 use async_patterns::time::TokioClock;
+use async_patterns_test_server::{Response as Reply, TestServer};
 use tokio::time::Instant;
 
 /// turmoil's default tick, set explicitly: network messages move once per tick, timers fire at

@@ -17,8 +17,8 @@
 
 use std::time::Duration;
 
-use async_patterns::fetch::test_server::Response as Reply;
 use async_patterns::fetch::{FetchError, Phase};
+use async_patterns_test_server::Response as Reply;
 
 use crate::harness::{
     HostFault, Method, NetFault, Policy, Run, Scenario, attempt_count, attempt_failed,

@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use async_patterns::fetch::test_server::Response as Reply;
+use async_patterns_test_server::Response as Reply;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 

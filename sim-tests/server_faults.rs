@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use async_patterns::fetch::test_server::Response as Reply;
 use async_patterns::fetch::{FetchError, Phase};
+use async_patterns_test_server::Response as Reply;
 
 use crate::harness::{
     BODY, Method, Policy, Scenario, attempt_count, attempt_failed, cut_at_deadline, ensure,

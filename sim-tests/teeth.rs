@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use async_patterns::fetch::test_server::{Response as Reply, TestServer};
 use async_patterns::fetch::{Client, FetchError, Phase, RetryPolicy};
 use async_patterns::time::TokioClock;
+use async_patterns_test_server::{Response as Reply, TestServer};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;

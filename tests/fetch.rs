@@ -8,8 +8,8 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use async_patterns::fetch::test_server::{Response, TestServer};
 use async_patterns::fetch::{Client, FetchError, Phase, RetryPolicy};
+use async_patterns_test_server::{Response, TestServer};
 use tokio::time::Instant;
 
 /// Starts `server` on an ephemeral loopback port and returns the base URL.

@@ -1,14 +1,14 @@
 #![cfg(not(any(loom, shuttle)))]
-//! The fault-injecting test server (`fetch::test_server`): each knob does what it says, checked
-//! with a minimal hyper client on real loopback TCP (127.0.0.1 only) and, for the timing knobs,
-//! also over an in-memory duplex pipe. Timing tests run in paused tokio time: the clock jumps to
+//! The fault-injecting test server (the `async-patterns-test-server` crate, `test-server/`): each
+//! knob does what it says, checked with a minimal hyper client on real loopback TCP (127.0.0.1
+//! only) and, for the timing knobs, also over an in-memory duplex pipe. Timing tests run in paused tokio time: the clock jumps to
 //! the next timer only when the runtime is idle, and tokio polls for I/O before jumping, so
 //! loopback bytes already written are seen before any jump.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use async_patterns::fetch::test_server::{Response, TestServer};
+use async_patterns_test_server::{Response, TestServer};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;

@@ -43,15 +43,15 @@
 //! # }
 //! ```
 //!
-//! `tests/fetch.rs` runs the same calls against [`test_server`] on loopback, and
-//! `sim-tests/` under turmoil's network faults.
+//! `tests/fetch.rs` runs the same calls against a fault-injecting test server (the unpublished
+//! `async-patterns-test-server` crate of this workspace) on loopback, and `sim-tests/` under
+//! turmoil's network faults.
 
 mod client;
 mod connect;
 mod error;
 mod retry;
 mod target;
-pub mod test_server;
 
 pub use client::{AttemptObserver, AttemptRecord, Call, Client, ClientBuilder, Response};
 pub use connect::{Connect, TcpConnector};

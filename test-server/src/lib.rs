@@ -1,4 +1,10 @@
-//! A small HTTP/1.1 server with fault knobs, for testing HTTP clients such as the fetch path.
+//! A small HTTP/1.1 server with fault knobs, for testing HTTP clients such as the fetch path of
+//! `async-patterns`.
+//!
+//! This crate is test equipment: a `publish = false` member of the `async-patterns` workspace,
+//! used only as a dev-dependency by its tests (`tests/fetch.rs`, `tests/test_server.rs`), its
+//! turmoil simulations (`sim-tests/`) and the `fetch_many` example. It is not part of the
+//! published crate, which therefore needs no HTTP server.
 //!
 //! [`TestServer`] answers every request with a configured [`Response`], or with the next one of
 //! a [script](TestServer::script) (say 503, 503, then the default success), and records what it
@@ -6,12 +12,16 @@
 //! ([`delay_headers`](Response::delay_headers)), a body that stalls
 //! ([`stall_body`](Response::stall_body)) or trickles ([`trickle_body`](Response::trickle_body)),
 //! a connection cut in the middle of the body ([`close_mid_body`](Response::close_mid_body)), a
-//! `Retry-After` header, `Connection: close`.
+//! `Retry-After` header, `Connection: close`. ([`Response`] here is the server's answer, not the
+//! fetch client's `async_patterns::fetch::Response`.)
 //!
 //! The HTTP is hyper's (a real HTTP/1.1 server with keep-alive); only the timing and the faults
 //! are ours. [`TestServer::serve_connection`] takes any tokio stream, so the same server runs on
 //! real loopback TCP ([`TestServer::serve_tcp`]), over `turmoil::net::TcpStream` in a simulation,
 //! or over an in-memory `tokio::io::duplex` pipe.
+//!
+//! Not built under `--cfg loom` (tokio compiles `net` out there): the crate is empty in that
+//! build, as the fetch path it serves is absent from it.
 //!
 //! # Determinism
 //!
@@ -26,8 +36,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! # if async_patterns::__private::MODEL_BUILD { return Ok(()); }
-//! use async_patterns::fetch::test_server::{Response, TestServer};
+//! use async_patterns_test_server::{Response, TestServer};
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! // The first request gets a 503 with `Retry-After: 2`, every later one a 200 "hello".
@@ -56,11 +65,16 @@
 //! # }
 //! ```
 
+#![cfg(not(loom))]
+#![warn(missing_docs)]
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
@@ -73,8 +87,12 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::loom::atomic::{AtomicUsize, Ordering};
-use crate::loom::{Arc, Mutex, lock};
+/// Locks `mutex`, ignoring poisoning, as the library's sync shim does: the server holds its locks
+/// only over plain bookkeeping, so a poisoned one (a panic in a waker's `clone`, say) still
+/// guards consistent state, and a test should get its records rather than a second panic.
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// An HTTP/1.1 server that answers with configured [`Response`]s, faults included, and records
 /// the requests it receives.
@@ -88,7 +106,7 @@ use crate::loom::{Arc, Mutex, lock};
 /// its end, the response's [`delay_headers`](Response::delay_headers) elapses, and the response
 /// is sent.
 ///
-/// See the [module documentation](self) for an example.
+/// See the [crate documentation](crate) for an example.
 #[derive(Clone)]
 pub struct TestServer {
     inner: Arc<Inner>,
@@ -171,8 +189,7 @@ impl TestServer {
     ///
     /// ```
     /// # fn main() -> turmoil::Result {
-    /// # if async_patterns::__private::MODEL_BUILD { return Ok(()); }
-    /// use async_patterns::fetch::test_server::{Response, TestServer};
+    /// use async_patterns_test_server::{Response, TestServer};
     /// use std::time::Duration;
     /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
     ///
@@ -389,7 +406,7 @@ impl ReceivedRequest {
 /// [`close_mid_body`](Self::close_mid_body).
 ///
 /// ```
-/// use async_patterns::fetch::test_server::Response;
+/// use async_patterns_test_server::Response;
 /// use std::time::Duration;
 ///
 /// let busy = Response::status(503).retry_after(1);
