@@ -341,6 +341,50 @@ fn locks_survive_hostile_wakers() {
     }
 }
 
+/// A downgrade hands the other permits to queued readers: if one of their wakers panics, the
+/// read guard the downgrade made is dropped with the unwinding and gives its permit back, so no
+/// permit is lost (a writer gets in once the readers are done).
+#[test]
+fn a_downgrade_whose_wake_panics_loses_no_permit() {
+    use async_patterns::sync::{OwnedRwLockWriteGuard, RwLockWriteGuard};
+    for owned in [false, true] {
+        let lock = std::sync::Arc::new(RwLock::with_max_readers(0, 2));
+        let hostile = HostileWaker::panicking_on(Event::Wake);
+        let mut reader = Box::pin(lock.read());
+        if owned {
+            let write = std::sync::Arc::clone(&lock).try_write_owned().unwrap();
+            assert!(
+                poll_with(reader.as_mut(), &hostile.waker())
+                    .unwrap()
+                    .is_pending()
+            );
+            panics("downgrade", || {
+                drop(OwnedRwLockWriteGuard::downgrade(write))
+            });
+        } else {
+            let write = lock.try_write().unwrap();
+            assert!(
+                poll_with(reader.as_mut(), &hostile.waker())
+                    .unwrap()
+                    .is_pending()
+            );
+            panics("downgrade_map", || {
+                drop(RwLockWriteGuard::downgrade_map(write, |value| value));
+            });
+        }
+        assert!(
+            poll_with(reader.as_mut(), &hostile.waker())
+                .unwrap()
+                .is_ready()
+        );
+        drop(reader);
+        assert!(
+            lock.try_write().is_ok(),
+            "a permit was lost (owned: {owned})"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Channel
 // ---------------------------------------------------------------------------------------------

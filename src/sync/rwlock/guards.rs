@@ -252,14 +252,17 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 
     fn downgrade_at<U: ?Sized>(this: Self, data: NonNull<U>) -> RwLockReadGuard<'a, U> {
         let lock = this.lock;
-        // The write guard's `Drop` would give back every permit; the read guard keeps one.
-        mem::forget(this);
-        lock.semaphore.release(lock.max_readers as usize - 1);
-        RwLockReadGuard {
+        // The write guard's `Drop` would give back every permit; the read guard keeps one. It
+        // exists before the others go back: the release wakes waiters (user code), and if a
+        // waker panics, the unwinding drops the read guard, which gives its permit back too.
+        let read = RwLockReadGuard {
             semaphore: &lock.semaphore,
             data,
             marker: PhantomData,
-        }
+        };
+        mem::forget(this);
+        lock.semaphore.release(lock.max_readers as usize - 1);
+        read
     }
 }
 
@@ -428,13 +431,16 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     fn downgrade_at<U: ?Sized>(this: Self, data: NonNull<U>) -> OwnedRwLockReadGuard<T, U> {
         // SAFETY: `lock` is a field of the guard.
         let lock = unsafe { take_field(this, |guard| &guard.lock) };
-        // The write guard's `Drop` would give back every permit; the read guard keeps one.
-        lock.semaphore.release(lock.max_readers as usize - 1);
-        OwnedRwLockReadGuard {
+        // As for the borrowed guard: the read guard exists before the other permits go back.
+        let read = OwnedRwLockReadGuard {
             lock,
             data,
             marker: PhantomData,
-        }
+        };
+        read.lock
+            .semaphore
+            .release(read.lock.max_readers as usize - 1);
+        read
     }
 }
 
