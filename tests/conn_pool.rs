@@ -547,6 +547,7 @@ async fn close_discards_idle_objects_and_objects_returned_later() {
     let held = pool.get().await.unwrap();
     drop(returned_first);
     assert_eq!((pool.status().size, pool.status().idle), (2, 1));
+    assert!(!pool.is_closed());
 
     assert!(pool.close());
     assert!(!pool.close(), "idempotent: only the first call closes");

@@ -1437,4 +1437,10 @@ fn build_with_usize_max_workers_returns_an_error() {
             Err(BuildError::TooManyWorkers)
         ));
     }
+    // The limit itself is accepted.
+    let (_pool, workers) = WorkerPool::builder()
+        .workers(MAX_WORKERS)
+        .build_unspawned()
+        .expect("MAX_WORKERS workers are allowed");
+    assert_eq!(workers.len(), MAX_WORKERS);
 }

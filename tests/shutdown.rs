@@ -436,6 +436,10 @@ fn spawn_outside_a_runtime_is_refused_not_a_panic() {
     let shutdown = Shutdown::new();
     let refused = shutdown.spawn(async { 7 }).unwrap_err();
     assert_eq!(refused.kind(), SpawnErrorKind::NoRuntime);
+    assert!(
+        !refused.is_triggered(),
+        "refused for want of a runtime, not a trigger"
+    );
     assert_eq!(
         shutdown.task_count(),
         0,

@@ -186,6 +186,12 @@ pub(super) fn retryable(error: &FetchError, idempotent: bool) -> Option<Option<D
 mod tests {
     use super::*;
 
+    /// Clients not given a seed must not back off in step: each draws its own.
+    #[test]
+    fn unseeded_policies_do_not_share_a_seed() {
+        assert_ne!(process_seed(), process_seed());
+    }
+
     /// A seed names one sequence of waits for good: a failure reported with its seed replays the
     /// same backoffs in a later build. The values below were drawn once and are kept as they are.
     #[test]
