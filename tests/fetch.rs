@@ -271,6 +271,23 @@ async fn a_declared_oversized_body_is_refused_before_it_is_read() {
     );
 }
 
+/// A body exactly as long as the limit is accepted (the limit is inclusive), declared or not.
+#[tokio::test]
+async fn a_body_of_exactly_the_limit_is_accepted() {
+    for response in [
+        Response::ok(vec![b'x'; 1024]),
+        Response::ok(vec![b'x'; 1024]).chunked(),
+    ] {
+        let server = TestServer::new(response);
+        let base = serve(&server).await;
+        let body = client(1)
+            .get_bytes(&base, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(body.len(), 1024);
+    }
+}
+
 #[tokio::test]
 async fn other_4xx_are_final() {
     let server = TestServer::new(Response::status(404));
