@@ -5,7 +5,7 @@
 //! few test binaries per mutant). A mutant the tests miss gets a second chance to be caught: the
 //! pattern's loom models, in a `--cfg loom` build. Results per group and overall go to
 //! `target/mutants/summary.{md,json}`; survivors are to be killed by a new test or explained in
-//! `mutants.md`.
+//! `docs/mutants.md`.
 //!
 //! The run happens in a copy of the tracked files under `target/mutants/tree` (mutated in place
 //! there, never in the working tree), with its own target directory kept warm between runs.
@@ -571,7 +571,7 @@ fn summarize(results: &[GroupResult], options: &Options) -> (String, String, f64
         .map(|(n, _)| n)
         .collect();
     if !survivors.is_empty() {
-        let _ = writeln!(md, "\nSurvivors (see mutants.md for each):\n");
+        let _ = writeln!(md, "\nSurvivors (see docs/mutants.md for each):\n");
         for s in survivors {
             let _ = writeln!(md, "- `{s}`");
         }
