@@ -85,10 +85,11 @@ use async_patterns::channel::{
 use futures::future::LocalBoxFuture;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use tokio_test::task::{Spawn, spawn};
+use tokio_test::task::spawn;
 
 mod support;
 use support::hostile::{Event, HostileWaker};
+use support::poller::Poller;
 use support::proptest_support;
 
 // ---------------------------------------------------------------------------------------------
@@ -566,60 +567,17 @@ fn fail(at: &str, message: fmt::Arguments<'_>) -> TestCaseError {
     TestCaseError::fail(format!("{at}: {message}"))
 }
 
-/// How a pending future is polled: as a mock task (tokio-test's, which records its wakes), or
-/// with a hostile waker (whose counters record them).
-enum Poller<F> {
-    Mock(Spawn<F>),
-    Hostile {
-        future: F,
-        waker: HostileWaker,
-        /// Wakes counted when it was last polled.
-        seen: usize,
-    },
-}
-
-impl<F: Future + Unpin> Poller<F> {
-    fn new(future: F, hostility: Option<Hostility>) -> Self {
-        match hostility {
-            None => Poller::Mock(spawn(future)),
-            Some(how) => Poller::Hostile {
-                future,
-                waker: HostileWaker::panicking_on(match how {
-                    Hostility::PanicOnClone => Event::Clone,
-                    Hostility::PanicOnWake => Event::Wake,
-                }),
-                seen: 0,
-            },
-        }
-    }
-
-    fn is_woken(&self) -> bool {
-        match self {
-            Poller::Mock(task) => task.is_woken(),
-            Poller::Hostile { waker, seen, .. } => waker.wakes() > *seen,
-        }
-    }
-
-    fn poll(&mut self) -> Poll<F::Output> {
-        match self {
-            Poller::Mock(task) => task.poll(),
-            Poller::Hostile {
-                future,
-                waker,
-                seen,
-            } => {
-                *seen = waker.wakes();
-                Pin::new(future).poll(&mut Context::from_waker(&waker.waker()))
-            }
-        }
-    }
-
-    /// The waker's counters, if it panics when woken.
-    fn panicking_waker(&self) -> Option<HostileWaker> {
-        match self {
-            Poller::Hostile { waker, .. } if waker.panics_on_wake() => Some(waker.clone()),
-            _ => None,
-        }
+/// A future polled by a mock task, or with a hostile waker of the kind `hostility` names.
+fn poller<F: Future + Unpin>(future: F, hostility: Option<Hostility>) -> Poller<F> {
+    match hostility {
+        None => Poller::Mock(spawn(future)),
+        Some(how) => Poller::hostile(
+            future,
+            HostileWaker::panicking_on(match how {
+                Hostility::PanicOnClone => Event::Clone,
+                Hostility::PanicOnWake => Event::Wake,
+            }),
+        ),
     }
 }
 
@@ -934,7 +892,7 @@ impl<C: ChannelUnderTest> Harness<C> {
         }
         let (id, value) = self.fresh();
         let tx = self.senders.last().expect("checked above");
-        let mut task = Poller::new(C::send(tx, Tracked::new(value, &self.log)), hostility);
+        let mut task = poller(C::send(tx, Tracked::new(value, &self.log)), hostility);
         let got = guard(&self.panicked, || send_outcome(task.poll()));
         let expected = self.model.offer(id, value, true);
         self.first_poll(
@@ -955,7 +913,7 @@ impl<C: ChannelUnderTest> Harness<C> {
         }
         let (id, _) = self.fresh();
         let rx = self.receivers.last().expect("checked above");
-        let mut task = Poller::new(C::recv(rx), hostility);
+        let mut task = poller(C::recv(rx), hostility);
         let got = guard(&self.panicked, || recv_outcome(task.poll()));
         let expected = self.model.take(id, true);
         self.first_poll(
@@ -1028,7 +986,7 @@ impl<C: ChannelUnderTest> Harness<C> {
                     Task::Send { task, .. } => task.panicking_waker(),
                     Task::Recv { task } => task.panicking_waker(),
                 };
-                self.panic_wakers.extend(waker);
+                self.panic_wakers.extend(waker.cloned());
                 if sent_value.is_some() {
                     self.model.add_sender();
                 } else {

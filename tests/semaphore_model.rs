@@ -65,10 +65,11 @@ use std::task::{Context, Poll};
 use async_patterns::sync::{Semaphore, TryAcquireError};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use tokio_test::task::{Spawn, spawn};
+use tokio_test::task::spawn;
 
 use support::hostile::{Event, HostileWaker};
 use support::naive_semaphore::{Correct, LeakOnCancelAfterGrant, Lifo, LostWakeup};
+use support::poller::Poller;
 use support::proptest_support;
 use support::semaphore_under_test::{AcquireFuture, Closed, SemaphoreUnderTest};
 
@@ -357,44 +358,7 @@ impl Model {
 struct PendingAcquire<P> {
     id: u64,
     needed: usize,
-    task: Poller<P>,
-}
-
-/// How a pending acquire is polled: as a mock task (tokio-test's, which records its wakes), or
-/// with a hostile waker (whose counters record them).
-enum Poller<P> {
-    Mock(Spawn<AcquireFuture<P>>),
-    Hostile {
-        future: AcquireFuture<P>,
-        waker: HostileWaker,
-        /// Wakes counted when it was last polled.
-        seen: usize,
-    },
-}
-
-impl<P> Poller<P> {
-    fn is_woken(&self) -> bool {
-        match self {
-            Poller::Mock(task) => task.is_woken(),
-            Poller::Hostile { waker, seen, .. } => waker.wakes() > *seen,
-        }
-    }
-
-    fn poll(&mut self) -> Poll<Result<P, Closed>> {
-        match self {
-            Poller::Mock(task) => task.poll(),
-            Poller::Hostile {
-                future,
-                waker,
-                seen,
-            } => {
-                *seen = waker.wakes();
-                future
-                    .as_mut()
-                    .poll(&mut Context::from_waker(&waker.waker()))
-            }
-        }
-    }
+    task: Poller<AcquireFuture<P>>,
 }
 
 struct HeldPermit<P> {
@@ -674,11 +638,7 @@ impl<S: SemaphoreUnderTest> Harness<S> {
                     (Fate::Queued, Poll::Pending) => self.pending.push(PendingAcquire {
                         id,
                         needed,
-                        task: Poller::Hostile {
-                            future,
-                            waker,
-                            seen: 0,
-                        },
+                        task: Poller::hostile(future, waker),
                     }),
                     (expected, got) => {
                         return Err(fail(

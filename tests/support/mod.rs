@@ -4,6 +4,7 @@
 
 pub mod hostile;
 pub mod naive_semaphore;
+pub mod poller;
 pub mod proptest_support;
 pub mod semaphore_under_test;
 pub mod window_checker;
