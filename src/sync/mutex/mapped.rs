@@ -198,10 +198,10 @@ impl<T: ?Sized> Deref for MappedMutexGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: `data` was derived from the `&mut` a guard gave out, and this guard holds that
-        // guard's permit (the only one of the mutex) until it is dropped, so nothing else reaches
-        // the data; the mutex outlives `'a`. A panic in `map`'s closure drops the original guard
-        // before any mapped guard exists.
+        // `data` was derived from the `&mut` a guard gave out; a panic in `map`'s closure drops
+        // that guard before any mapped guard exists; the mutex outlives `'a`.
+        // SAFETY: this guard holds the mutex's only permit until it is dropped, so nothing else
+        // reaches the data.
         unsafe { self.data.as_ref() }
     }
 }

@@ -67,12 +67,13 @@ pub struct OwnedRwLockMappedWriteGuard<T: ?Sized, U: ?Sized = T> {
     marker: PhantomData<U>,
 }
 
-// SAFETY (all impls below): a read guard is a `&T` that gives a permit back: sending it shares the
-// data with the thread it came from (`T: Sync`); the `Send` asked for sharing matches tokio's and
-// the borrowed lock's own bounds. A write guard (mapped or not) gives `&mut` access: `T: Send` to
-// move what it points to, `T: Sync` because the lock it came from is shared. An owned guard also
-// carries an `Arc<RwLock<T>>`, which is `Send` and `Sync` when `T: Send + Sync`; it can be the
-// last owner of the data and drop it, so `T: Send` always.
+// Why the bounds of the `Send` / `Sync` impls below: a read guard is a `&T` that gives a permit
+// back: sending it shares the data with the thread it came from (`T: Sync`); the `Send` asked for
+// sharing matches tokio's and the borrowed lock's own bounds. A write guard (mapped or not) gives
+// `&mut` access: `T: Send` to move what it points to, `T: Sync` because the lock it came from is
+// shared. An owned guard also carries an `Arc<RwLock<T>>`, which is `Send` and `Sync` when
+// `T: Send + Sync`; it can be the last owner of the data and drop it, so `T: Send` always.
+// SAFETY: a shared read guard gives out `&T` only; see above.
 unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
 // SAFETY: see above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockReadGuard<'_, T> {}
@@ -524,10 +525,11 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: the pointer was taken into the lock's data while this guard's permit was held
-        // (a panic in `map`'s closure drops the guard before a new one exists), the guard holds
-        // that permit until it is dropped, and a writer needs every permit: no `&mut` to the
-        // data exists while this `&` does. The lock outlives `'a`.
+        // The pointer was taken into the lock's data while this guard's permit was held (a
+        // panic in `map`'s closure drops the guard before a new one exists), and the lock
+        // outlives `'a`.
+        // SAFETY: the guard holds its permit until dropped and a writer needs every permit, so
+        // no `&mut` to the data exists while this `&` does.
         unsafe { self.data.as_ref() }
     }
 }
