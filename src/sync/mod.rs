@@ -7,6 +7,31 @@
 //! | [`Mutex`] | `Semaphore::new(1)` + an `UnsafeCell` | FIFO |
 //! | [`RwLock`] | `Semaphore::new(max_readers)`: read takes 1, write takes all | FIFO: a queued writer blocks later readers |
 
+/// `Debug` and `Display` through `Deref`, for every guard.
+macro_rules! guard_fmt {
+    ($([$($generics:tt)*] $guard:ty => $target:ident;)*) => {$(
+        impl<$($generics)*> ::std::fmt::Debug for $guard
+        where
+            $target: ::std::fmt::Debug,
+        {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<$($generics)*> ::std::fmt::Display for $guard
+        where
+            $target: ::std::fmt::Display,
+        {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&**self, f)
+            }
+        }
+    )*};
+}
+
+pub(crate) use guard_fmt;
+
 #[cfg(not(any(loom, shuttle)))]
 mod blocking;
 mod coop;

@@ -5,7 +5,6 @@
 //! into the data instead (a mapped read guard is still a read guard, as in tokio): the pointer is
 //! taken while the guard's permits are held and is used only while they are.
 
-use std::fmt;
 use std::marker::PhantomData;
 use std::mem;
 use std::ops::{Deref, DerefMut};
@@ -609,30 +608,7 @@ impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
     }
 }
 
-/// `Debug` and `Display` through `Deref`, for every guard.
-macro_rules! guard_fmt {
-    ($([$($generics:tt)*] $guard:ty => $target:ident;)*) => {$(
-        impl<$($generics)*> fmt::Debug for $guard
-        where
-            $target: fmt::Debug,
-        {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&**self, f)
-            }
-        }
-
-        impl<$($generics)*> fmt::Display for $guard
-        where
-            $target: fmt::Display,
-        {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&**self, f)
-            }
-        }
-    )*};
-}
-
-guard_fmt! {
+crate::sync::guard_fmt! {
     ['a, T: ?Sized] RwLockReadGuard<'a, T> => T;
     ['a, T: ?Sized] RwLockWriteGuard<'a, T> => T;
     ['a, T: ?Sized] RwLockMappedWriteGuard<'a, T> => T;
