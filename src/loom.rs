@@ -25,6 +25,11 @@ pub(crate) use std_impl::*;
 /// still sees every atomic and lock behind it.
 pub(crate) use std::sync::Arc as ReceiverArc;
 
+/// std's `Arc` where another crate's API demands one (rustls's configurations for the fetch
+/// path's HTTPS): no state of this crate's protocols lives behind it, so it is never swapped.
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc as StdArc;
+
 /// An `Arc` of `value` seen as an unsized type `U` (a trait object), in both builds: `coerce` is
 /// the unsizing cast on std's `Arc` (`|arc| arc as std::sync::Arc<dyn Trait>`). Loom's `Arc`
 /// cannot be cast itself (that needs the unstable `CoerceUnsized`), so under loom the cast is made

@@ -351,12 +351,20 @@ async fn malformed_urls_are_typed_errors_without_a_request() {
     let client = client(3);
     for (url, reason) in [
         ("not a url", "not a valid URI"),
-        ("/just/a/path", "missing scheme (expected http://)"),
         (
-            "https://example.com/",
-            "https is not supported (plain HTTP/1.1 only)",
+            "/just/a/path",
+            "missing scheme (expected http:// or https://)",
         ),
-        ("ftp://example.com/", "the scheme must be http"),
+        ("ftp://example.com/", "the scheme must be http or https"),
+        // A host rustls cannot name (a certificate could never match it).
+        (
+            "https://bad_host!/",
+            "the host is not a valid TLS server name",
+        ),
+        (
+            "https://127.0.0.1:0/",
+            "the port must be a number in 1..=65535",
+        ),
         ("http://", "not a valid URI"),
         // The port at and past its limits: never silently another port.
         (
@@ -585,6 +593,127 @@ async fn a_post_whose_connection_closes_before_the_answer_is_not_retried() {
         requests.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "the POST was sent again"
+    );
+    server.abort();
+}
+
+/// A server that answers the first request on its first connection, then reads the next request
+/// on that connection and hangs up without answering — what a client sees when the server closed
+/// a kept-alive connection while the request was on its way. Later connections are answered
+/// normally. Returns the base URL and, per connection, the request lines it received.
+async fn closes_its_first_connection_after_one_answer() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<Vec<String>>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<String>>::new()));
+    let server = {
+        let seen = std::sync::Arc::clone(&seen);
+        tokio::spawn(async move {
+            let mut connection = 0;
+            while let Ok((mut stream, _)) = listener.accept().await {
+                connection += 1;
+                let index = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(Vec::new());
+                    seen.len() - 1
+                };
+                let mut pending = Vec::new();
+                let mut buffer = [0u8; 1024];
+                loop {
+                    // One request: its head (these requests carry at most a short body, read
+                    // with it).
+                    while !pending.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buffer).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => pending.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    if pending.is_empty() {
+                        break;
+                    }
+                    let text = String::from_utf8_lossy(&pending).into_owned();
+                    seen.lock().unwrap()[index].push(text.lines().next().unwrap_or("").into());
+                    pending.clear();
+                    let answered = seen.lock().unwrap()[index].len();
+                    if connection == 1 && answered > 1 {
+                        break; // hang up on the second request
+                    }
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                }
+            }
+        })
+    };
+    (format!("http://{address}"), seen, server)
+}
+
+/// A GET on a kept-alive connection that the server closed while the request was on its way is
+/// sent again, once, over a fresh connection within the same attempt — a single-attempt policy
+/// still succeeds (as in Go's and curl's clients).
+#[tokio::test]
+async fn a_get_on_a_connection_the_server_closed_when_idle_is_sent_again_once() {
+    let (base, seen, server) = closes_its_first_connection_after_one_answer().await;
+    let client = client(1);
+    for _ in 0..2 {
+        let body = client
+            .get_bytes(&format!("{base}/item"), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"ok");
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            vec![
+                "GET /item HTTP/1.1".to_owned(),
+                "GET /item HTTP/1.1".to_owned()
+            ],
+            vec!["GET /item HTTP/1.1".to_owned()],
+        ],
+        "the second GET was written on the closed connection, then once on a new one"
+    );
+    server.abort();
+}
+
+/// The same for a POST: it may have been processed, so it is not sent again.
+#[tokio::test]
+async fn a_post_on_a_connection_the_server_closed_when_idle_is_not_sent_again() {
+    let (base, seen, server) = closes_its_first_connection_after_one_answer().await;
+    let client = client(3);
+    client
+        .get_bytes(&format!("{base}/item"), Duration::from_secs(5))
+        .await
+        .unwrap();
+    let error = client
+        .post(&format!("{base}/item"), "")
+        .deadline(Duration::from_secs(5))
+        .bytes()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            FetchError::Http {
+                phase: Phase::Headers,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![vec![
+            "GET /item HTTP/1.1".to_owned(),
+            "POST /item HTTP/1.1".to_owned()
+        ]],
+        "the POST was sent once"
     );
     server.abort();
 }

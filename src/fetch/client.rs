@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::future::{Future, Pending};
+use std::io::ErrorKind;
 use std::pin::pin;
 use std::time::Duration;
 
@@ -17,11 +18,13 @@ use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, RETRY_AFTER};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::connect::{Connect, TcpConnector};
 use super::error::{FetchError, Phase};
 use super::retry::{RetryPolicy, retryable};
 use super::target::Target;
+use super::tls::Tls;
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::{Arc, Mutex, lock};
 use crate::time::{Clock, Instant, TokioClock};
@@ -79,6 +82,7 @@ pub struct Client<C: Connect = TcpConnector, K: Clock = TokioClock> {
 
 struct Inner<C: Connect, K: Clock> {
     connector: C,
+    tls: Tls,
     clock: K,
     policy: RetryPolicy,
     body_limit: usize,
@@ -90,7 +94,8 @@ struct Inner<C: Connect, K: Clock> {
 /// An open HTTP/1.1 connection: the request half, and the task driving the socket, aborted (so
 /// the socket is closed) when the connection is dropped.
 struct Conn {
-    authority: String,
+    /// `scheme://host:port`.
+    origin: String,
     sender: SendRequest<Full<Bytes>>,
     _driver: AbortOnDrop,
 }
@@ -104,8 +109,8 @@ impl Drop for AbortOnDrop {
 }
 
 impl Client {
-    /// A client over plain TCP on tokio's clock, with the default [`RetryPolicy`] and a 16 MiB
-    /// body limit.
+    /// A client over TCP on tokio's clock, with the default [`RetryPolicy`], a 16 MiB body limit
+    /// and, for `https` URLs, Mozilla's root certificates (the `webpki-roots` crate).
     #[must_use]
     pub fn new() -> Self {
         Client::builder().build()
@@ -116,6 +121,7 @@ impl Client {
         ClientBuilder {
             connector: TcpConnector,
             clock: TokioClock,
+            tls: None,
             policy: RetryPolicy::default(),
             body_limit: 16 << 20,
             observer: None,
@@ -142,6 +148,8 @@ impl<C: Connect, K: Clock> Clone for Client<C, K> {
 pub struct ClientBuilder<C: Connect = TcpConnector, K: Clock = TokioClock> {
     connector: C,
     clock: K,
+    /// `None`: Mozilla's roots, made at `build`.
+    tls: Option<Tls>,
     policy: RetryPolicy,
     body_limit: usize,
     observer: Option<AttemptObserver>,
@@ -162,6 +170,7 @@ impl<C: Connect, K: Clock> ClientBuilder<C, K> {
         ClientBuilder {
             connector,
             clock: self.clock,
+            tls: self.tls,
             policy: self.policy,
             body_limit: self.body_limit,
             observer: self.observer,
@@ -173,10 +182,25 @@ impl<C: Connect, K: Clock> ClientBuilder<C, K> {
         ClientBuilder {
             connector: self.connector,
             clock,
+            tls: self.tls,
             policy: self.policy,
             body_limit: self.body_limit,
             observer: self.observer,
         }
+    }
+
+    /// Trusts exactly `roots` for `https` URLs, instead of Mozilla's (say, a company's own CA,
+    /// or the system's store loaded with the `rustls-native-certs` crate).
+    pub fn root_certificates(mut self, roots: rustls::RootCertStore) -> Self {
+        self.tls = Some(Tls::with_roots(roots));
+        self
+    }
+
+    /// Uses `config` for `https` URLs: its roots, verifier, client certificate and protocol
+    /// versions. Its ALPN list is replaced by `http/1.1`, the one protocol the client speaks.
+    pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = Some(Tls::with_config(config));
+        self
     }
 
     /// Retries by `policy`.
@@ -202,6 +226,7 @@ impl<C: Connect, K: Clock> ClientBuilder<C, K> {
         Client {
             inner: Arc::new(Inner {
                 connector: self.connector,
+                tls: self.tls.unwrap_or_else(Tls::with_webpki_roots),
                 clock: self.clock,
                 policy: self.policy,
                 body_limit: self.body_limit,
@@ -452,13 +477,9 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         until: Instant,
     ) -> Result<Response, FetchError> {
         let request = || build_request(method, target, body);
-        let (mut conn, reused) = match self.take_idle(&target.authority) {
+        let (mut conn, reused) = match self.take_idle(&target.origin) {
             Some(conn) => (conn, true),
-            None => (
-                self.within(until, Phase::Connect, self.open(target))
-                    .await??,
-                false,
-            ),
+            None => (self.open(target, until).await?, false),
         };
         let sent = self
             .within(
@@ -469,12 +490,16 @@ impl<C: Connect, K: Clock> Inner<C, K> {
             .await?;
         let response = match sent {
             Ok(response) => response,
-            Err(error) if reused && error.message().is_some() => {
-                // The pooled connection died before the request went out: nothing was sent, so
-                // this same attempt goes on over a fresh connection.
-                conn = self
-                    .within(until, Phase::Connect, self.open(target))
-                    .await??;
+            Err(error)
+                if reused
+                    && (error.message().is_some()
+                        || method.is_idempotent() && closed_while_idle(error.error())) =>
+            {
+                // The pooled connection had died: before the request went out (nothing was
+                // sent, so any method goes on), or — seen only once the request was written —
+                // the server had closed it while it was idle, and an idempotent request may be
+                // sent again. Once, over a fresh connection, within this attempt.
+                conn = self.open(target, until).await?;
                 self.within(until, Phase::Headers, conn.sender.send_request(request()))
                     .await?
                     .map_err(|source| http_error(Phase::Headers, source))?
@@ -528,28 +553,24 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         Ok(Response { status, body })
     }
 
-    /// Opens a connection and starts the task that drives it.
-    async fn open(&self, target: &Target) -> Result<Conn, FetchError> {
+    /// Opens a connection — the stream, then for `https` the TLS handshake, each phase cut off
+    /// at `until` — and starts the task that drives it.
+    async fn open(&self, target: &Target, until: Instant) -> Result<Conn, FetchError> {
+        let connect = self.connector.connect(&target.host, target.port);
         let stream = self
-            .connector
-            .connect(&target.host, target.port)
-            .await
+            .within(until, Phase::Connect, connect)
+            .await?
             .map_err(|source| FetchError::Connect {
                 authority: target.authority.clone(),
                 source,
             })?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|source| http_error(Phase::Connect, source))?;
-        let driver = tokio::spawn(async move {
-            // Ends when the connection closes; its error, if any, reaches the request instead.
-            let _ = connection.await;
-        });
-        Ok(Conn {
-            authority: target.authority.clone(),
-            sender,
-            _driver: AbortOnDrop(driver.abort_handle()),
-        })
+        match &target.tls {
+            None => start(target, stream).await,
+            Some(name) => {
+                let handshake = self.tls.handshake(stream, name.clone(), &target.authority);
+                start(target, self.within(until, Phase::Tls, handshake).await??).await
+            }
+        }
     }
 
     /// Runs `future` until `until`; then gives up with [`FetchError::Timeout`] in `phase`.
@@ -567,11 +588,11 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         }
     }
 
-    fn take_idle(&self, authority: &str) -> Option<Conn> {
+    fn take_idle(&self, origin: &str) -> Option<Conn> {
         let mut idle = lock(&self.idle);
         // Connections the server has closed meanwhile are dropped here, not handed out.
         idle.retain(|conn| !conn.sender.is_closed());
-        let at = idle.iter().rposition(|conn| conn.authority == authority)?;
+        let at = idle.iter().rposition(|conn| conn.origin == origin)?;
         Some(idle.swap_remove(at))
     }
 
@@ -603,6 +624,47 @@ impl<C: Connect, K: Clock> Inner<C, K> {
     }
 }
 
+/// Starts HTTP/1.1 over `stream`: the task that drives it, and the connection's request half.
+async fn start<S>(target: &Target, stream: S) -> Result<Conn, FetchError>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|source| http_error(Phase::Connect, source))?;
+    let driver = tokio::spawn(async move {
+        // Ends when the connection closes; its error, if any, reaches the request instead.
+        let _ = connection.await;
+    });
+    Ok(Conn {
+        origin: target.origin.clone(),
+        sender,
+        _driver: AbortOnDrop(driver.abort_handle()),
+    })
+}
+
+/// Whether a request written on a reused connection failed because the server had closed that
+/// connection while it was idle: the connection ended (or was reset) before a whole answer came.
+fn closed_while_idle(error: &hyper::Error) -> bool {
+    if error.is_incomplete_message() {
+        return true;
+    }
+    let mut cause = std::error::Error::source(error);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof
+            );
+        }
+        cause = error.source();
+    }
+    false
+}
+
 fn build_request(method: &Method, target: &Target, body: &Bytes) -> Request<Full<Bytes>> {
     let mut request = Request::new(Full::new(body.clone()));
     *request.method_mut() = method.clone();
@@ -610,7 +672,7 @@ fn build_request(method: &Method, target: &Target, body: &Bytes) -> Request<Full
         .path_and_query
         .parse()
         .unwrap_or_else(|_| hyper::Uri::from_static("/"));
-    if let Ok(host) = target.authority.parse() {
+    if let Ok(host) = target.host_header.parse() {
         request.headers_mut().insert(HOST, host);
     }
     request

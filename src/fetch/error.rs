@@ -14,6 +14,8 @@ use std::time::Duration;
 pub enum Phase {
     /// Opening the connection.
     Connect,
+    /// The TLS handshake of an `https` connection.
+    Tls,
     /// Sending the request and waiting for the response head.
     Headers,
     /// Reading the response body.
@@ -26,6 +28,7 @@ impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Phase::Connect => "connecting",
+            Phase::Tls => "performing the TLS handshake",
             Phase::Headers => "waiting for the response head",
             Phase::Body => "reading the response body",
             Phase::Backoff => "waiting to retry",
@@ -37,7 +40,8 @@ impl fmt::Display for Phase {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
-    /// The URL cannot be fetched: malformed, not `http`, or without a host.
+    /// The URL cannot be fetched: malformed, neither `http` nor `https`, without a host, or with
+    /// a part the client refuses (a port outside 1..=65535, user info, an IPv6 zone id).
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL as given.
@@ -53,6 +57,19 @@ pub enum FetchError {
         /// The connector's error.
         #[source]
         source: std::io::Error,
+    },
+    /// The TLS handshake failed: the server's certificate was refused (unknown issuer, expired,
+    /// not valid for the host name: [`rustls::Error::InvalidCertificate`]), or the server does
+    /// not speak TLS or agrees on nothing the client offers. Never retried: the same server
+    /// would be refused again. A connection that merely broke during the handshake is
+    /// [`Connect`](Self::Connect).
+    #[error("TLS handshake with {authority} failed")]
+    Tls {
+        /// `host:port`.
+        authority: String,
+        /// rustls's verdict.
+        #[source]
+        source: rustls::Error,
     },
     /// The HTTP exchange failed after the connection was open (reset, closed mid-body,
     /// malformed response).

@@ -52,8 +52,12 @@ mod connect;
 mod error;
 mod retry;
 mod target;
+mod tls;
 
 pub use client::{AttemptObserver, AttemptRecord, Call, Client, ClientBuilder, Response};
 pub use connect::{Connect, TcpConnector};
 pub use error::{FetchError, Phase};
 pub use retry::RetryPolicy;
+/// The TLS library of `https` URLs, re-exported so that a [`rustls::ClientConfig`] or
+/// [`rustls::RootCertStore`] given to [`ClientBuilder`] comes from the same version.
+pub use rustls;

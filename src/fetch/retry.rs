@@ -167,7 +167,7 @@ pub(super) fn retryable(error: &FetchError, idempotent: bool) -> Option<Option<D
         // Nothing was sent: safe for every method.
         FetchError::Connect { .. } => Some(None),
         FetchError::Timeout {
-            phase: Phase::Connect,
+            phase: Phase::Connect | Phase::Tls,
             ..
         } => Some(None),
         // The request may have reached the server: only idempotent requests go again.

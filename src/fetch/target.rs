@@ -5,16 +5,25 @@
 #![warn(clippy::arithmetic_side_effects)]
 
 use hyper::Uri;
+use rustls::pki_types::ServerName;
 
 use super::error::FetchError;
+use super::tls;
 
-/// Where a call goes: `http://host[:port][/path][?query]`.
+/// Where a call goes: `http[s]://host[:port][/path][?query]`.
 #[derive(Debug, Clone)]
 pub(super) struct Target {
+    /// `Some` for `https`: the name the server's certificate must carry.
+    pub(super) tls: Option<ServerName<'static>>,
+    /// Without brackets for an IPv6 literal: what the connector resolves.
     pub(super) host: String,
     pub(super) port: u16,
-    /// `host:port`, the key for reusing connections and the `Host` header.
+    /// `host:port`, the name in errors.
     pub(super) authority: String,
+    /// `scheme://host:port`: connections are reused only for the same one.
+    pub(super) origin: String,
+    /// `host`, with `:port` when it is not the scheme's default.
+    pub(super) host_header: String,
     pub(super) path_and_query: String,
 }
 
@@ -25,12 +34,12 @@ impl Target {
             reason,
         };
         let uri: Uri = url.parse().map_err(|_| invalid("not a valid URI"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => return Err(invalid("https is not supported (plain HTTP/1.1 only)")),
-            Some(_) => return Err(invalid("the scheme must be http")),
-            None => return Err(invalid("missing scheme (expected http://)")),
-        }
+        let (https, default_port) = match uri.scheme_str() {
+            Some("http") => (false, 80),
+            Some("https") => (true, 443),
+            Some(_) => return Err(invalid("the scheme must be http or https")),
+            None => return Err(invalid("missing scheme (expected http:// or https://)")),
+        };
         let host = uri
             .host()
             .filter(|h| !h.is_empty())
@@ -49,27 +58,41 @@ impl Target {
         // Read from the text: the URI type reports an out-of-range port (`:99999`) the same as
         // no port at all, and the call would then go to port 80 — another service.
         let port = match port_text(authority) {
-            None => 80,
+            None => default_port,
             Some(text) => text
                 .parse::<u16>()
                 .ok()
                 .filter(|&port| port != 0)
                 .ok_or_else(|| invalid("the port must be a number in 1..=65535"))?,
         };
-        let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let path_and_query = match uri.path_and_query().map_or("", |pq| pq.as_str()) {
+            "" => "/",
+            path_and_query => path_and_query,
+        };
+        let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+        let tls = if https {
+            // rustls checks the name the certificate must carry: refused here, before any
+            // connection, rather than after every retry.
+            Some(
+                tls::server_name(bare_host)
+                    .ok_or_else(|| invalid("the host is not a valid TLS server name"))?,
+            )
+        } else {
+            None
+        };
+        let scheme = if https { "https" } else { "http" };
         Ok(Target {
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
+            tls,
+            host: bare_host.to_owned(),
             port,
             authority: format!("{host}:{port}"),
-            path_and_query: if path_and_query.is_empty() {
-                "/"
+            origin: format!("{scheme}://{host}:{port}"),
+            host_header: if port == default_port {
+                host.to_owned()
             } else {
-                path_and_query
-            }
-            .to_owned(),
+                format!("{host}:{port}")
+            },
+            path_and_query: path_and_query.to_owned(),
         })
     }
 }
