@@ -8,7 +8,9 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use async_patterns::fetch::{Client, FetchError, Phase, RetryPolicy};
+use async_patterns::fetch::{
+    Client, FetchError, Phase, RedirectPolicy, RedirectRefused, RetryPolicy,
+};
 use async_patterns_test_server::{Response, TestServer};
 use tokio::time::Instant;
 
@@ -716,4 +718,218 @@ async fn a_post_on_a_connection_the_server_closed_when_idle_is_not_sent_again() 
         "the POST was sent once"
     );
     server.abort();
+}
+
+fn redirect(status: u16, location: &str) -> Response {
+    Response::status(status).header("location", location)
+}
+
+/// The paths, methods and body lengths the server received, in order.
+fn received(server: &TestServer) -> Vec<(String, String, usize)> {
+    server
+        .requests()
+        .iter()
+        .map(|request| {
+            (
+                request.method.clone(),
+                request.path.clone(),
+                request.body.len(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_redirect_is_followed_over_the_same_connection() {
+    let server = TestServer::new(Response::ok("arrived"));
+    server.script([redirect(301, "/next?page=2")]);
+    let base = serve(&server).await;
+    let body = client(1)
+        .get_bytes(&format!("{base}/start"), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"arrived");
+    assert_eq!(
+        received(&server),
+        [
+            ("GET".to_owned(), "/start".to_owned(), 0),
+            ("GET".to_owned(), "/next?page=2".to_owned(), 0)
+        ]
+    );
+    assert_eq!(server.connections_accepted(), 1);
+}
+
+/// 301 and 302 turn a POST into a GET and 303 turns any method into a GET, dropping the body;
+/// 307 and 308 keep the method and the body.
+#[tokio::test]
+async fn redirects_change_the_method_as_browsers_do() {
+    for (status, method, body_len) in [
+        (301, "GET", 0),
+        (302, "GET", 0),
+        (303, "GET", 0),
+        (307, "POST", 7),
+        (308, "POST", 7),
+    ] {
+        let server = TestServer::new(Response::ok("done"));
+        server.script([redirect(status, "/after")]);
+        let base = serve(&server).await;
+        client(1)
+            .post(&format!("{base}/form"), "payload")
+            .deadline(Duration::from_secs(5))
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            received(&server),
+            [
+                ("POST".to_owned(), "/form".to_owned(), 7),
+                (method.to_owned(), "/after".to_owned(), body_len)
+            ],
+            "after a {status}"
+        );
+    }
+    // 303 makes a PUT a GET too.
+    let server = TestServer::new(Response::ok("done"));
+    server.script([redirect(303, "/after")]);
+    let base = serve(&server).await;
+    client(1)
+        .request(
+            hyper::Method::PUT,
+            &format!("{base}/x"),
+            bytes::Bytes::from_static(b"v"),
+        )
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        received(&server)[1],
+        ("GET".to_owned(), "/after".to_owned(), 0)
+    );
+}
+
+fn refusal(error: &FetchError) -> &RedirectRefused {
+    match error {
+        FetchError::Redirect { reason, .. } => reason,
+        other => panic!("expected a refused redirect, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_loop_is_a_typed_error_without_going_round() {
+    // To itself.
+    let server = TestServer::new(redirect(302, "/loop"));
+    let base = serve(&server).await;
+    let error = client(3)
+        .get_bytes(&format!("{base}/loop"), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&error), &RedirectRefused::Loop);
+    assert_eq!(server.requests_received(), 1);
+    // Through another page.
+    let server = TestServer::new(Response::ok("never"));
+    server.script([redirect(302, "/b"), redirect(302, "/a")]);
+    let base = serve(&server).await;
+    let error = client(3)
+        .get_bytes(&format!("{base}/a"), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&error), &RedirectRefused::Loop);
+    assert_eq!(server.requests_received(), 2);
+    let FetchError::Redirect {
+        url,
+        status,
+        location,
+        ..
+    } = &error
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (url.as_str(), *status, location.as_str()),
+        (format!("{base}/b").as_str(), 302, "/a")
+    );
+}
+
+#[tokio::test]
+async fn hops_past_the_limit_are_refused_and_none_means_a_3xx_is_a_status() {
+    let server = TestServer::new(Response::ok("never"));
+    server.script((1..=5).map(|hop| redirect(302, &format!("/hop{hop}"))));
+    let base = serve(&server).await;
+    let limited = Client::builder()
+        .redirects(RedirectPolicy::limit(3))
+        .build();
+    let error = limited
+        .get_bytes(&format!("{base}/start"), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&error), &RedirectRefused::TooMany { limit: 3 });
+    assert_eq!(
+        server.requests_received(),
+        4,
+        "the first request and 3 hops"
+    );
+
+    let server = TestServer::new(Response::ok("never"));
+    server.script([redirect(301, "/moved")]);
+    let base = serve(&server).await;
+    let error = Client::builder()
+        .redirects(RedirectPolicy::none())
+        .build()
+        .get_bytes(&base, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(301), "{error:?}");
+    assert_eq!(server.requests_received(), 1);
+}
+
+#[tokio::test]
+async fn unusable_locations_are_refused_and_a_3xx_without_one_is_a_status() {
+    for location in ["ftp://example.com/file", "http://127.0.0.1:99999/", "#"] {
+        let server = TestServer::new(redirect(302, location));
+        let base = serve(&server).await;
+        let error = client(1)
+            .get_bytes(&base, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refusal(&error), RedirectRefused::InvalidLocation { .. }),
+            "{location}: {error:?}"
+        );
+    }
+    let server = TestServer::new(Response::status(302));
+    let base = serve(&server).await;
+    let error = client(1)
+        .get_bytes(&base, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(302), "{error:?}");
+}
+
+/// The one deadline covers every hop: a chain of slow redirects ends at the deadline.
+#[tokio::test]
+async fn the_deadline_covers_every_redirect() {
+    let server = TestServer::new(Response::ok("never"));
+    server.script(
+        (1..=10).map(|hop| {
+            redirect(302, &format!("/hop{hop}")).delay_headers(Duration::from_millis(100))
+        }),
+    );
+    let base = serve(&server).await;
+    let started = Instant::now();
+    let error = client(1)
+        .get_bytes(&base, Duration::from_millis(350))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            FetchError::Timeout {
+                phase: Phase::Headers,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(server.requests_received() < 10);
 }

@@ -9,7 +9,9 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use async_patterns::fetch::rustls::{self, CertificateError};
-use async_patterns::fetch::{Client, FetchError, Phase, RetryPolicy};
+use async_patterns::fetch::{
+    Client, FetchError, Phase, RedirectPolicy, RedirectRefused, RetryPolicy,
+};
 use async_patterns_test_server::{Response, TestServer};
 use tokio::time::Instant;
 
@@ -330,4 +332,69 @@ async fn http_and_https_to_the_same_host_and_port_do_not_share_connections() {
         1,
         "the plain request was not served"
     );
+}
+
+/// A plain-HTTP test server on an ephemeral loopback port.
+async fn serve_plain(server: &TestServer) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = server.clone();
+    tokio::spawn(async move { server.serve_tcp(listener).await });
+    port
+}
+
+#[tokio::test]
+async fn a_redirect_from_http_to_https_is_followed() {
+    let ca = Ca::new("test CA");
+    let secure = TestServer::new(Response::ok("upgraded"));
+    let tls_port = serve_tls(&secure, &ca.leaf(&["localhost"])).await;
+    let plain = TestServer::new(
+        Response::status(301).header("location", &format!("https://localhost:{tls_port}/x")),
+    );
+    let plain_port = serve_plain(&plain).await;
+    let body = client(&ca)
+        .get_bytes(
+            &format!("http://localhost:{plain_port}/x"),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"upgraded");
+}
+
+#[tokio::test]
+async fn a_redirect_from_https_to_http_is_refused_unless_allowed() {
+    let ca = Ca::new("test CA");
+    let plain = TestServer::new(Response::ok("in the clear"));
+    let plain_port = serve_plain(&plain).await;
+    let secure = TestServer::new(
+        Response::status(302).header("location", &format!("http://localhost:{plain_port}/x")),
+    );
+    let tls_port = serve_tls(&secure, &ca.leaf(&["localhost"])).await;
+    let url = format!("https://localhost:{tls_port}/x");
+    let error = client(&ca)
+        .get_bytes(&url, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            FetchError::Redirect {
+                reason: RedirectRefused::Downgrade,
+                status: 302,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(plain.requests_received(), 0, "nothing sent in the clear");
+
+    let body = Client::builder()
+        .root_certificates(ca.roots())
+        .redirects(RedirectPolicy::default().allow_https_to_http(true))
+        .build()
+        .get_bytes(&url, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"in the clear");
 }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::future::{Either, select};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, RETRY_AFTER};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, LOCATION, RETRY_AFTER};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
@@ -22,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::connect::{Connect, TcpConnector};
 use super::error::{FetchError, Phase};
+use super::redirect::{self, RedirectPolicy, RedirectRefused};
 use super::retry::{RetryPolicy, retryable};
 use super::target::Target;
 use super::tls::Tls;
@@ -38,13 +39,13 @@ pub type AttemptObserver = Box<dyn Fn(&AttemptRecord) + Send + Sync>;
 /// What one attempt did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRecord {
-    /// 1 for the first attempt of a call.
+    /// 1 for the first attempt of a call (and of each redirect it follows).
     pub number: u32,
     /// When it started, on the client's clock.
     pub started_at: Instant,
     /// When it ended.
     pub ended_at: Instant,
-    /// The success status, or the failure's message.
+    /// The status (2xx, or a redirect the client follows), or the failure's message.
     pub outcome: Result<u16, String>,
 }
 
@@ -53,6 +54,8 @@ pub struct AttemptRecord {
 pub struct Response {
     status: u16,
     body: Bytes,
+    /// A redirect the policy follows: its `Location` (then the status is 3xx).
+    location: Option<String>,
 }
 
 impl Response {
@@ -85,6 +88,7 @@ struct Inner<C: Connect, K: Clock> {
     tls: Tls,
     clock: K,
     policy: RetryPolicy,
+    redirects: RedirectPolicy,
     body_limit: usize,
     idle: Mutex<Vec<Conn>>,
     calls: AtomicU64,
@@ -123,6 +127,7 @@ impl Client {
             clock: TokioClock,
             tls: None,
             policy: RetryPolicy::default(),
+            redirects: RedirectPolicy::default(),
             body_limit: 16 << 20,
             observer: None,
         }
@@ -151,6 +156,7 @@ pub struct ClientBuilder<C: Connect = TcpConnector, K: Clock = TokioClock> {
     /// `None`: Mozilla's roots, made at `build`.
     tls: Option<Tls>,
     policy: RetryPolicy,
+    redirects: RedirectPolicy,
     body_limit: usize,
     observer: Option<AttemptObserver>,
 }
@@ -159,6 +165,7 @@ impl<C: Connect, K: Clock> fmt::Debug for ClientBuilder<C, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("policy", &self.policy)
+            .field("redirects", &self.redirects)
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
     }
@@ -172,6 +179,7 @@ impl<C: Connect, K: Clock> ClientBuilder<C, K> {
             clock: self.clock,
             tls: self.tls,
             policy: self.policy,
+            redirects: self.redirects,
             body_limit: self.body_limit,
             observer: self.observer,
         }
@@ -184,6 +192,7 @@ impl<C: Connect, K: Clock> ClientBuilder<C, K> {
             clock,
             tls: self.tls,
             policy: self.policy,
+            redirects: self.redirects,
             body_limit: self.body_limit,
             observer: self.observer,
         }
@@ -200,6 +209,12 @@ impl<C: Connect, K: Clock> ClientBuilder<C, K> {
     /// versions. Its ALPN list is replaced by `http/1.1`, the one protocol the client speaks.
     pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
         self.tls = Some(Tls::with_config(config));
+        self
+    }
+
+    /// Follows redirects by `policy` (default: up to 10 hops, never from `https` to `http`).
+    pub fn redirects(mut self, policy: RedirectPolicy) -> Self {
+        self.redirects = policy;
         self
     }
 
@@ -229,6 +244,7 @@ impl<C: Connect, K: Clock> ClientBuilder<C, K> {
                 tls: self.tls.unwrap_or_else(Tls::with_webpki_roots),
                 clock: self.clock,
                 policy: self.policy,
+                redirects: self.redirects,
                 body_limit: self.body_limit,
                 idle: Mutex::new(Vec::new()),
                 calls: AtomicU64::new(0),
@@ -302,6 +318,7 @@ impl<C: Connect, K: Clock> fmt::Debug for Client<C, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("policy", &self.inner.policy)
+            .field("redirects", &self.inner.redirects)
             .field("body_limit", &self.inner.body_limit)
             .field("idle_connections", &self.idle_connections())
             .finish_non_exhaustive()
@@ -361,7 +378,7 @@ impl<'c, C: Connect, K: Clock, X: Future<Output = ()> + Send> Call<'c, C, K, X> 
         let deadline = now
             .checked_add(self.deadline)
             .unwrap_or_else(|| far_future(now));
-        let work = pin!(inner.call(&target, &self.method, &self.body, deadline));
+        let work = pin!(inner.follow(target, self.method, self.body, deadline));
         let cancel = pin!(self.cancel);
         // `select` polls its first future first: a cancellation that is ready wins.
         match select(cancel, work).await {
@@ -411,6 +428,51 @@ fn far_future(now: Instant) -> Instant {
 }
 
 impl<C: Connect, K: Clock> Inner<C, K> {
+    /// The call's requests: the first, then one per redirect the policy follows.
+    async fn follow(
+        &self,
+        mut target: Target,
+        mut method: Method,
+        mut body: Bytes,
+        deadline: Instant,
+    ) -> Result<Response, FetchError> {
+        let mut made = vec![(method.clone(), target.url())];
+        loop {
+            let mut response = self.call(&target, &method, &body, deadline).await?;
+            let Some(location) = response.location.take() else {
+                return Ok(response);
+            };
+            let refused = |reason| FetchError::Redirect {
+                url: target.url(),
+                status: response.status,
+                location: location.clone(),
+                reason,
+            };
+            // `made` holds the first request and one per hop followed.
+            let hops = u32::try_from(made.len().saturating_sub(1)).unwrap_or(u32::MAX);
+            if hops >= self.redirects.max_hops() {
+                return Err(refused(RedirectRefused::TooMany {
+                    limit: self.redirects.max_hops(),
+                }));
+            }
+            let next = redirect::resolve(&target, &location).map_err(refused)?;
+            if target.tls.is_some() && next.tls.is_none() && !self.redirects.allows_downgrade() {
+                return Err(refused(RedirectRefused::Downgrade));
+            }
+            let (next_method, keep_body) = redirect::next_method(response.status, &method);
+            let request = (next_method, next.url());
+            if made.contains(&request) {
+                return Err(refused(RedirectRefused::Loop));
+            }
+            method = request.0.clone();
+            made.push(request);
+            if !keep_body {
+                body = Bytes::new();
+            }
+            target = next;
+        }
+    }
+
     /// The attempts of one call, with the waits between them, all before `deadline`.
     async fn call(
         &self,
@@ -508,7 +570,15 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         };
 
         let status = response.status().as_u16();
-        if !response.status().is_success() {
+        let location = if self.redirects.follows() && redirect::is_followed(status) {
+            response
+                .headers()
+                .get(LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        } else {
+            None
+        };
+        if !response.status().is_success() && location.is_none() {
             let retry_after = response
                 .headers()
                 .get(RETRY_AFTER)
@@ -550,7 +620,11 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         if keep_alive {
             self.put_idle(conn);
         }
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            body,
+            location,
+        })
     }
 
     /// Opens a connection — the stream, then for `https` the TLS handshake, each phase cut off

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::redirect::RedirectRefused;
+
 /// Where in a call the deadline (or a failure) struck.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -98,6 +100,19 @@ pub enum FetchError {
         status: u16,
         /// The server's `Retry-After`, when it sent one in seconds.
         retry_after: Option<Duration>,
+    },
+    /// The server redirected the call somewhere the client's
+    /// [`RedirectPolicy`](super::RedirectPolicy) does not follow.
+    #[error("redirect from {url} not followed: {reason}")]
+    Redirect {
+        /// The URL that answered with the redirect.
+        url: String,
+        /// The redirect's status.
+        status: u16,
+        /// Its `Location`, as sent.
+        location: String,
+        /// Why it was not followed.
+        reason: RedirectRefused,
     },
     /// The response body is larger than the client's limit.
     #[error("response body exceeds the limit of {limit} bytes")]

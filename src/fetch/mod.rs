@@ -50,6 +50,7 @@
 mod client;
 mod connect;
 mod error;
+mod redirect;
 mod retry;
 mod target;
 mod tls;
@@ -57,6 +58,7 @@ mod tls;
 pub use client::{AttemptObserver, AttemptRecord, Call, Client, ClientBuilder, Response};
 pub use connect::{Connect, TcpConnector};
 pub use error::{FetchError, Phase};
+pub use redirect::{RedirectPolicy, RedirectRefused};
 pub use retry::RetryPolicy;
 /// The TLS library of `https` URLs, re-exported so that a [`rustls::ClientConfig`] or
 /// [`rustls::RootCertStore`] given to [`ClientBuilder`] comes from the same version.

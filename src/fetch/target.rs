@@ -97,6 +97,24 @@ impl Target {
     }
 }
 
+impl Target {
+    /// `http` or `https`.
+    pub(super) fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// The URL again, normalized: the scheme, the host with its port when not the default, the
+    /// path and query.
+    pub(super) fn url(&self) -> String {
+        format!(
+            "{}://{}{}",
+            self.scheme(),
+            self.host_header,
+            self.path_and_query
+        )
+    }
+}
+
 /// The port part of `authority` (`host:port`, `[v6]:port`), if it has one (possibly empty).
 fn port_text(authority: &str) -> Option<&str> {
     let after_host = match authority.strip_prefix('[') {
