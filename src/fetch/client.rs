@@ -47,6 +47,10 @@ pub struct AttemptRecord {
     pub ended_at: Instant,
     /// The status (2xx, or a redirect the client follows), or the failure's message.
     pub outcome: Result<u16, String>,
+    /// Whether this attempt sent its request over a second, fresh connection because the pooled
+    /// one it was given turned out closed by the server — before the request was written (any
+    /// method), or after (idempotent methods only): see the [module docs](super).
+    pub resent: bool,
 }
 
 /// A successful response: a 2xx status and the whole body (within the client's limit).
@@ -496,9 +500,10 @@ impl<C: Connect, K: Clock> Inner<C, K> {
                     .map_or(deadline, |end| deadline.min(end)),
                 None => deadline,
             };
-            let result = self.attempt(target, method, body, until).await;
+            let mut resent = false;
+            let result = self.attempt(target, method, body, until, &mut resent).await;
             let ended = self.clock.now();
-            self.observe(attempt, started, ended, &result);
+            self.observe(attempt, started, ended, resent, &result);
             let error = match result {
                 Ok(response) => return Ok(response),
                 Err(error) => error,
@@ -537,6 +542,7 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         method: &Method,
         body: &Bytes,
         until: Instant,
+        resent: &mut bool,
     ) -> Result<Response, FetchError> {
         let request = || build_request(method, target, body);
         let (mut conn, reused) = match self.take_idle(&target.origin) {
@@ -562,6 +568,7 @@ impl<C: Connect, K: Clock> Inner<C, K> {
                 // the server had closed it while it was idle, and an idempotent request may be
                 // sent again. Once, over a fresh connection, within this attempt.
                 conn = self.open(target, until).await?;
+                *resent = true;
                 self.within(until, Phase::Headers, conn.sender.send_request(request()))
                     .await?
                     .map_err(|source| http_error(Phase::Headers, source))?
@@ -682,6 +689,7 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         number: u32,
         started_at: Instant,
         ended_at: Instant,
+        resent: bool,
         result: &Result<Response, FetchError>,
     ) {
         if let Some(observer) = &self.observer {
@@ -689,6 +697,7 @@ impl<C: Connect, K: Clock> Inner<C, K> {
                 number,
                 started_at,
                 ended_at,
+                resent,
                 outcome: match result {
                     Ok(response) => Ok(response.status),
                     Err(error) => Err(error.to_string()),
