@@ -18,7 +18,29 @@ use tokio::time::Instant;
 #[path = "support/pki.rs"]
 mod pki;
 
-use pki::{Ca, serve_tls};
+use pki::{Ca, Leaf};
+
+/// Serves `server` over TLS with `leaf` on an ephemeral loopback port; returns the port. A
+/// connection whose handshake fails is dropped (the client under test reports it).
+pub async fn serve_tls(server: &TestServer, leaf: &Leaf) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = tokio_rustls::TlsAcceptor::from(leaf.server_config());
+    let server = server.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let server = server.clone();
+            tokio::spawn(async move {
+                if let Ok(stream) = acceptor.accept(stream).await {
+                    server.serve_connection(stream).await;
+                }
+            });
+        }
+    });
+    port
+}
 
 /// A client trusting only `ca`, with three attempts (so a retry would show).
 fn client(ca: &Ca) -> Client {

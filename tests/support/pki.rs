@@ -1,12 +1,11 @@
 //! Certificates made at test time for the HTTPS tests: a CA, leaves it signs (valid, expired, for
-//! other names), the client's root store that trusts the CA, and a TLS server that runs the
-//! fault-injecting test server behind one of those leaves.
+//! other names), the client's root store that trusts the CA, and a server configuration that
+//! presents a leaf.
 
 #![allow(dead_code)] // each test target uses part of it
 
 use std::sync::Arc;
 
-use async_patterns_test_server::TestServer;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
     date_time_ymd,
@@ -16,11 +15,13 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// A certificate authority of its own.
+#[derive(Debug)]
 pub struct Ca {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 /// A leaf certificate and its key, in the forms rustls and nginx take.
+#[derive(Debug)]
 pub struct Leaf {
     pub cert_pem: String,
     pub key_pem: String,
@@ -88,26 +89,4 @@ impl Leaf {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Arc::new(config)
     }
-}
-
-/// Serves `server` over TLS with `leaf` on an ephemeral loopback port; returns the port. A
-/// connection whose handshake fails is dropped (the client under test reports it).
-pub async fn serve_tls(server: &TestServer, leaf: &Leaf) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let acceptor = tokio_rustls::TlsAcceptor::from(leaf.server_config());
-    let server = server.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let server = server.clone();
-            tokio::spawn(async move {
-                if let Ok(stream) = acceptor.accept(stream).await {
-                    server.serve_connection(stream).await;
-                }
-            });
-        }
-    });
-    port
 }
