@@ -19,12 +19,17 @@ use async_patterns::time::TokioClock;
 use async_patterns_test_server::{Response as Reply, TestServer};
 use tokio::time::Instant;
 
+use crate::pki::Ca;
+
 /// turmoil's default tick, set explicitly: network messages move once per tick, timers fire at
 /// their exact instant within it. "Within the deadline" means "within the deadline plus one tick".
 pub const TICK: Duration = Duration::from_millis(1);
 
 /// The server's port and the URL the client fetches.
 pub const URL: &str = "http://server:80/resource";
+
+/// The same over TLS (the server's certificate names `server`).
+pub const TLS_URL: &str = "https://server:443/resource";
 
 /// The body of every successful response, so a success can be checked byte for byte.
 pub const BODY: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -114,21 +119,50 @@ impl Connect for TurmoilConnector {
 }
 
 /// Registers the `server` host: a listener on port 80 that serves every accepted turmoil stream
-/// with `server` ([`TestServer::serve_connection`]). After a bounce it binds again; the
-/// `TestServer` (script, counts) is shared across restarts.
-pub fn add_server_host(sim: &mut turmoil::Sim<'_>, server: &TestServer) {
+/// with `server` ([`TestServer::serve_connection`]) — or, given `tls`, a listener on port 443
+/// that first runs the TLS handshake (a failed one drops the connection). After a bounce it binds
+/// again; the `TestServer` (script, counts) is shared across restarts.
+pub fn add_server_host(
+    sim: &mut turmoil::Sim<'_>,
+    server: &TestServer,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let server = server.clone();
     sim.host("server", move || {
         let server = server.clone();
+        let tls = tls.clone();
         async move {
-            let listener = turmoil::net::TcpListener::bind("0.0.0.0:80").await?;
+            let port = if tls.is_some() { 443 } else { 80 };
+            let listener = turmoil::net::TcpListener::bind(("0.0.0.0", port)).await?;
             loop {
                 let (stream, _peer) = listener.accept().await?;
                 let server = server.clone();
-                tokio::spawn(async move { server.serve_connection(stream).await });
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    match tls {
+                        None => server.serve_connection(stream).await,
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                server.serve_connection(stream).await;
+                            }
+                        }
+                    }
+                });
             }
         }
     });
+}
+
+/// The simulations' certificates: a CA and a leaf for `server`, made once per process (the
+/// handshake's own randomness does not change how many segments it sends, so runs stay
+/// deterministic per seed).
+fn pki() -> &'static (Ca, tokio_rustls::TlsAcceptor) {
+    static PKI: std::sync::OnceLock<(Ca, tokio_rustls::TlsAcceptor)> = std::sync::OnceLock::new();
+    PKI.get_or_init(|| {
+        let ca = Ca::new("simulation CA");
+        let acceptor = tokio_rustls::TlsAcceptor::from(ca.leaf(&["server"]).server_config());
+        (ca, acceptor)
+    })
 }
 
 /// A turmoil simulation with the scenario's network and the seed in turmoil's rng.
@@ -265,6 +299,8 @@ pub struct Scenario {
     pub script: Vec<Reply>,
     /// GET or POST.
     pub method: Method,
+    /// Over TLS ([`TLS_URL`]) instead of plain HTTP ([`URL`]).
+    pub tls: bool,
     /// The call's deadline.
     pub deadline: Duration,
     /// Retries.
@@ -306,6 +342,7 @@ impl Scenario {
             default: Reply::ok(BODY),
             script: Vec::new(),
             method: Method::Get,
+            tls: false,
             deadline: Duration::from_secs(5),
             policy: Policy::new(3),
             warm_up: false,
@@ -492,7 +529,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<Run, String> {
         scenario.sim_limit(),
     );
     let server = TestServer::new(scenario.default.clone());
-    add_server_host(&mut sim, &server);
+    add_server_host(&mut sim, &server, scenario.tls.then(|| pki().1.clone()));
 
     let report = Arc::new(Mutex::new(ClientReport {
         fault_origin: None,
@@ -560,6 +597,7 @@ fn client_software(
     let records = Arc::new(Mutex::new(Vec::<AttemptRecord>::new()));
     let client = Client::builder()
         .connector(connector.clone())
+        .root_certificates(pki().0.roots())
         .clock(TokioClock)
         .retry(scenario.policy.build(seed))
         .body_limit(1 << 20)
@@ -569,6 +607,7 @@ fn client_software(
         })
         .build();
     let script = scenario.script.clone();
+    let url = if scenario.tls { TLS_URL } else { URL };
     let warm_up = scenario.warm_up;
     let method = scenario.method;
     let deadline = scenario.deadline;
@@ -583,7 +622,7 @@ fn client_software(
         let since_start = move |instant: Instant| offset + instant.duration_since(base);
 
         if warm_up {
-            if let Err(error) = client.get(URL).deadline(deadline).send().await {
+            if let Err(error) = client.get(url).deadline(deadline).send().await {
                 lock(&report).warm_up_failure = Some(format!("the warm-up call failed: {error}"));
                 return Ok(());
             }
@@ -612,8 +651,8 @@ fn client_software(
         }
         let start = Instant::now();
         let call = match method {
-            Method::Get => client.get(URL),
-            Method::Post => client.post(URL, POST_BODY),
+            Method::Get => client.get(url),
+            Method::Post => client.post(url, POST_BODY),
         };
         let call = call.deadline(deadline);
         let result = match cancel_at {
@@ -680,9 +719,13 @@ pub fn deadline_invariant(elapsed: Duration, deadline: Duration) -> Result<(), S
 fn failed_before_sending(outcome: &Result<u16, String>) -> bool {
     match outcome {
         Ok(_) => false,
-        // FetchError::Connect, and Timeout / Http in Phase::Connect.
+        // FetchError::Connect and FetchError::Tls, and Timeout / Http in Phase::Connect and
+        // Phase::Tls.
         Err(message) => {
-            message.starts_with("could not connect") || message.ends_with("while connecting")
+            message.starts_with("could not connect")
+                || message.starts_with("TLS handshake with")
+                || message.ends_with("while connecting")
+                || message.ends_with("while performing the TLS handshake")
         }
     }
 }
@@ -949,6 +992,8 @@ pub fn report_timing(name: &str, seeds: usize, simulated: Duration, wall: Durati
 pub mod says {
     /// `Timeout { phase: Connect }`.
     pub const CONNECT_TIMEOUT: &str = "time limit reached while connecting";
+    /// `Timeout { phase: Tls }`.
+    pub const TLS_TIMEOUT: &str = "time limit reached while performing the TLS handshake";
     /// `Timeout { phase: Headers }`.
     pub const HEADERS_TIMEOUT: &str = "time limit reached while waiting for the response head";
     /// `Timeout { phase: Body }`.

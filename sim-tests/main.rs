@@ -88,6 +88,9 @@ mod cancellation;
 mod determinism;
 mod harness;
 mod network;
+#[path = "../tests/support/pki.rs"]
+mod pki;
 mod properties;
 mod server_faults;
 mod teeth;
+mod tls;

@@ -336,7 +336,7 @@ fn partition_breaks_pooled_connection() {
 /// The server holds its answer 1 s and crashes at 0.3 s: the client sees the connection close
 /// before the head (`Http`), retries; the host is down until 1.5 s, so the next connect hangs to
 /// its 1 s limit (or is refused right after the bounce); after the bounce a connect succeeds.
-fn crash_then_bounce(name: &'static str, method: Method) -> Scenario {
+pub(crate) fn crash_then_bounce(name: &'static str, method: Method) -> Scenario {
     Scenario {
         method,
         script: vec![Reply::ok(crate::harness::BODY).delay_headers(secs(1))],
@@ -509,7 +509,7 @@ fn pooled_connection_silently_dead_post() {
 /// A lossy link: the call succeeds or fails with a network failure (never a status, never a
 /// short body), and the common invariants hold either way. The server's side of a connection
 /// whose FIN was lost stays open: not checked.
-fn lossy(name: &'static str, method: Method, fail_rate: f64) -> Scenario {
+pub(crate) fn lossy(name: &'static str, method: Method, fail_rate: f64) -> Scenario {
     Scenario {
         method,
         fail_rate,

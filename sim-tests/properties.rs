@@ -1,6 +1,6 @@
 //! A property over random scenarios: for any latency range, message loss rate, schedule of held
 //! links, partitions, server crashes (with restarts) and bursts of loss, server script of faults,
-//! method, deadline, retry policy and cancellation — with the seed drawn too — every run satisfies the common invariants
+//! method, plain HTTP or TLS, deadline, retry policy and cancellation — with the seed drawn too — every run satisfies the common invariants
 //! ([`common_invariants`](crate::harness::common_invariants)), and:
 //! - a `Status` error carries a status the server was scripted to send;
 //! - with a healthy network and server and time for one exchange (within the deadline and the
@@ -101,6 +101,7 @@ struct Params {
     windows: Vec<Window>,
     script: Vec<Knob>,
     method: Method,
+    tls: bool,
     deadline: u64,
     attempts: u32,
     backoff: (u64, u64),
@@ -145,6 +146,7 @@ fn params() -> impl Strategy<Value = Params> {
         prop::collection::vec(window(), 0..=2),
         prop::collection::vec(knob(), 0..=3),
         prop_oneof![Just(Method::Get), Just(Method::Post)],
+        any::<bool>(),
         300u64..6000,
         1u32..=5,
         (1u64..300, 1u64..=8),
@@ -159,6 +161,7 @@ fn params() -> impl Strategy<Value = Params> {
                 windows,
                 script,
                 method,
+                tls,
                 deadline,
                 attempts,
                 (base, factor),
@@ -171,6 +174,7 @@ fn params() -> impl Strategy<Value = Params> {
                 windows,
                 script,
                 method,
+                tls,
                 deadline,
                 attempts,
                 backoff: (base, base * factor),
@@ -222,8 +226,10 @@ fn scenario(params: &Params) -> Scenario {
     let server_time: Duration = params.script.iter().map(Knob::server_time).sum();
     let deadline = ms(params.deadline);
     let max_latency = ms(params.latency.1);
-    // One exchange takes three one-way trips (SYN, request, response) plus ticks.
-    let exchange = max_latency * 4 + ms(100);
+    // One exchange takes three one-way trips (SYN, request, response) plus ticks; TLS 1.3 adds
+    // its handshake's round trip.
+    let trips = if params.tls { 6 } else { 4 };
+    let exchange = max_latency * trips + ms(100);
     let must_succeed = healthy
         && params.script.is_empty()
         && deadline >= exchange
@@ -237,6 +243,7 @@ fn scenario(params: &Params) -> Scenario {
         fail_rate: params.fail_rate,
         script: params.script.iter().map(Knob::reply).collect(),
         method: params.method,
+        tls: params.tls,
         deadline,
         policy,
         net_faults,

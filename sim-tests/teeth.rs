@@ -70,7 +70,7 @@ fn stalled_body(seed: u64, timeout: Duration) -> Result<Comparison, String> {
         Duration::from_secs(60),
     );
     let server = TestServer::new(Reply::ok(BODY).stall_body(0, Duration::from_secs(8)));
-    add_server_host(&mut sim, &server);
+    add_server_host(&mut sim, &server, None);
     let outcome = std::sync::Arc::new(std::sync::Mutex::new(None));
     let report = std::sync::Arc::clone(&outcome);
     sim.client("client", async move {
