@@ -4,7 +4,7 @@
 Usage: python3 benches/table.py [TARGET_DIR]   (default: target)
 
 Each criterion group is one scenario; a function id starting with "ours" is ours, every other id is
-a peer. The time shown is criterion's median per-iteration time of the latest run (robust to the
+a peer — except in the areas of OWN_PATHS, which compare our own paths with each other. The time shown is criterion's median per-iteration time of the latest run (robust to the
 spikes a shared machine adds), with the relative width of its 95 % confidence interval as a noise
 indicator (e.g. "±4 %"). Ratio = ours / peer: below 1 means ours is faster.
 """
@@ -42,6 +42,24 @@ def fmt_time(ns):
     return f"{ns:.3g} ns"
 
 
+# Areas that compare our own paths with each other (no peer): each row's ratio is to the row of
+# the same first word ending in "_reused" (what keeping a connection saves).
+OWN_PATHS = {"fetch"}
+
+
+def own_paths_table(area, groups, results):
+    print(f"\n### {area}\n")
+    print("| scenario | median | / reused |")
+    print("|---|---:|---:|")
+    for group in groups:
+        row = results[group]
+        for who in sorted(row, key=lambda w: row[w][0]):
+            time, spread = row[who]
+            base = row.get(who.split("_", 1)[0] + "_reused")
+            ratio = f"**{time / base[0]:.2f}**" if base else "–"
+            print(f"| `{group.split('/', 1)[1]}/{who}` | {fmt_time(time)} ±{spread:.0%} | {ratio} |")
+
+
 def main():
     target = sys.argv[1] if len(sys.argv) > 1 else "target"
     results = load(os.path.join(target, "criterion"))
@@ -51,6 +69,9 @@ def main():
     for group in sorted(results):
         by_area.setdefault(group.split("/")[0], []).append(group)
     for area, groups in by_area.items():
+        if area in OWN_PATHS:
+            own_paths_table(area, groups, results)
+            continue
         peers = sorted(
             {who for group in groups for who in results[group] if not who.startswith("ours")},
             key=lambda who: (PEER_ORDER.index(who) if who in PEER_ORDER else len(PEER_ORDER), who),

@@ -10,7 +10,7 @@
 //! | [`channel`] | a bounded MPMC channel: a ring of slots claimed without a lock when no one waits, FIFO turns for the senders and receivers that wait, cancel-safe send and recv, values never lost on close |
 //! | [`concurrency`] | [`ConcurrencyLimiter`](concurrency::ConcurrencyLimiter): at most N futures in flight, and bounded concurrent maps that never create more than N futures or tasks |
 //! | [`conn_pool`] | [`Pool`](conn_pool::Pool): a connection pool on the semaphore: FIFO checkout, wait/create/recycle timeouts with typed errors, cancel-safe `get()`, broken objects discarded; a PostgreSQL manager behind the `postgres` feature |
-//! | `fetch` | an HTTP/1.1 client whose calls end within one deadline (connect, headers, body, retries, backoff), with safe retries, seeded jitter and typed errors (not built under `--cfg loom`) |
+//! | `fetch` | an HTTP/1.1 and HTTPS (rustls) client whose calls end within one deadline (connect, TLS handshake, headers, body, redirects, retries, backoff), with safe retries, seeded jitter, redirects by policy and typed errors (not built under `--cfg loom`) |
 //! | [`pool`] | [`WorkerPool`](pool::WorkerPool): bounded workers and queue, blocking jobs off the async threads, every accepted job's handle resolves exactly once |
 //! | [`rate`] | [`RateLimiter`](rate::RateLimiter): a strict sliding window or a token bucket, with the exact bound documented; FIFO waiters, no background task |
 //! | [`shutdown`] | [`Shutdown`](shutdown::Shutdown): broadcast graceful shutdown; idempotent trigger every token sees, tracked tasks that `wait` waits for, a deadline that reports what did not finish, child scopes |
