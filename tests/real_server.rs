@@ -5,9 +5,9 @@
 //! against a server built to misbehave on cue, these check it against one it did not write.
 //!
 //! Needs nginx: `$NGINX_BIN`, else `nginx` on `PATH`, else `/usr/sbin/nginx`. Without it a local
-//! run skips each test with a message saying what to install; under CI (`CI` set) a missing nginx
-//! is a failure, and `.ci/run` installs it first. As root (CI), nginx's workers run as `www-data`
-//! (or `nobody`).
+//! run skips each test with a message saying what to install; with `REQUIRE_NGINX` set a missing
+//! nginx is a failure: `.ci/run` installs nginx, then runs this target so. As root (CI), nginx's
+//! workers run as `www-data` (or `nobody`).
 //!
 //! Over HTTP and HTTPS (a CA and a leaf for `localhost` made at test time): keep-alive reuse,
 //! a chunked body, an 8 MiB file, redirects (301, 303, a loop), nginx's own rate limit past the
