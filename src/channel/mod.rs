@@ -3,7 +3,7 @@
 //! [`bounded`] returns a cloneable [`Sender`] and a cloneable [`Receiver`]. Values live in a ring
 //! of `capacity` slots that a send or a receive claims without a lock when it need not wait;
 //! callers that must wait queue FIFO under a lock, and are handed slots in order, as the
-//! semaphore core hands out permits (its verified waitlist is what queues them). So:
+//! semaphore core hands out permits. So:
 //!
 //! - **FIFO waiting**: senders waiting for space are let in in arrival order, and so are receivers
 //!   waiting for a value; while anyone waits on a side, newcomers on that side queue behind them.
@@ -65,6 +65,8 @@
 mod error;
 mod ring;
 mod shared;
+mod slab_queue;
+mod turns;
 mod wait;
 
 use std::fmt;

@@ -27,9 +27,10 @@
 use std::task::{Poll, Waker};
 
 use super::ring::{Padded, Ring, Side};
+use super::turns::{NeedWaker, TurnQueue, WaitKey, WaitState};
 use crate::loom::atomic::{AtomicUsize, Ordering, fence};
 use crate::loom::{Mutex, MutexGuard, lock};
-use crate::sync::locked::{NeedWaker, WaitKey, WaitQueue, WaitState, WakeList};
+use crate::sync::WakeList;
 
 /// `waiting`: senders are queued for room.
 const SENDERS: usize = 1;
@@ -55,12 +56,12 @@ pub(super) struct Shared<T> {
 }
 
 pub(super) struct Queues {
-    senders: WaitQueue,
-    receivers: WaitQueue,
+    senders: TurnQueue,
+    receivers: TurnQueue,
 }
 
 impl Queues {
-    pub(super) fn of(&mut self, side: Side) -> &mut WaitQueue {
+    pub(super) fn of(&mut self, side: Side) -> &mut TurnQueue {
         match side {
             Side::Send => &mut self.senders,
             Side::Recv => &mut self.receivers,
@@ -99,8 +100,8 @@ impl<T> Shared<T> {
             ring: Ring::new(capacity),
             waiting: Padded(AtomicUsize::new(0)),
             queues: Mutex::new(Queues {
-                senders: WaitQueue::new(),
-                receivers: WaitQueue::new(),
+                senders: TurnQueue::new(),
+                receivers: TurnQueue::new(),
             }),
             capacity,
             senders: AtomicUsize::new(1),

@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 
 use super::ring::Side;
 use super::shared::{Shared, Turn};
+use super::turns::WaitKey;
 use super::{ChannelClosed, SendError};
-use crate::sync::locked::WaitKey;
 
 /// One step of a `reserve`: `Ready(true)` once room is promised to the caller, `Ready(false)`
 /// once the channel is closed, `Pending` while queued.

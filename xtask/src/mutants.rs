@@ -119,7 +119,7 @@ pub const GROUPS: &[Group] = &[
     Group {
         name: "fetch",
         files: &["src/fetch/**"],
-        tests: &["fetch", "test_server", "sim"],
+        tests: &["fetch", "fetch_tls", "test_server", "sim"],
         lib: true,
         loom: &[],
     },
@@ -129,15 +129,6 @@ pub const GROUPS: &[Group] = &[
 /// postgres` covers it separately). The fault-injecting test server is test equipment and not in
 /// `src/` at all (the unpublished `test-server/` crate), so no group's glob holds it.
 const EXCLUDED_FILES: &[&str] = &["src/conn_pool/postgres.rs"];
-
-/// Files checked by another group than the one whose glob holds them: `(file, group)`. The
-/// wait queue kept under its owner's lock (`locked.rs`) and its slab (`waitlist.rs`) live beside
-/// the semaphore, but only the channel uses them, so only the channel's tests and models can
-/// catch their mutants.
-const MOVED_FILES: &[(&str, &str)] = &[
-    ("src/sync/semaphore/locked.rs", "channel"),
-    ("src/sync/semaphore/waitlist.rs", "channel"),
-];
 
 /// Not mutated: `Debug` output, which no behaviour depends on.
 const EXCLUDED_RE: &str = r"<impl (fmt::|std::fmt::)?Debug for ";
@@ -239,36 +230,15 @@ impl GroupResult {
     }
 }
 
-/// For `--list`: the files moved into or out of group `name`.
-fn moved_note(group: &Group) -> String {
-    let holds = |file: &str| {
-        group
-            .files
-            .iter()
-            .any(|glob| file.starts_with(glob.trim_end_matches("**")))
-    };
-    MOVED_FILES
-        .iter()
-        .filter_map(|&(file, owner)| {
-            if owner == group.name {
-                Some(format!(" + {file}"))
-            } else {
-                holds(file).then(|| format!(" - {file} (-> {owner})"))
-            }
-        })
-        .collect()
-}
-
 pub fn run(options: &Options) -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let root = root.canonicalize().unwrap_or(root);
     if options.list {
         for g in &options.groups {
             println!(
-                "{:12} files {:?}{}  tests {:?}{}  loom {:?}",
+                "{:12} files {:?}  tests {:?}{}  loom {:?}",
                 g.name,
                 g.files,
-                moved_note(g),
                 g.tests,
                 if g.lib { " + lib" } else { "" },
                 g.loom
@@ -434,16 +404,6 @@ fn cargo_mutants(
     }
     for file in EXCLUDED_FILES {
         cmd.args(["--exclude", file]);
-    }
-    for &(file, owner) in MOVED_FILES {
-        cmd.args([
-            if owner == group.name {
-                "--file"
-            } else {
-                "--exclude"
-            },
-            file,
-        ]);
     }
     if let Pass::Loom(names) = pass {
         // By name: a `--cfg loom` build lists a different set of mutants, so a shard of it

@@ -1,16 +1,13 @@
 //! The fair (FIFO) async semaphore: the core that the crate's locks, limiter and pool stand on.
 //!
 //! Files: `waiter_queue` (the FIFO queue of nodes kept in the waiters' own futures), `acquire`
-//! (the cancel-safe future), `permit`, `wake_list` (wakers woken outside the lock), `error`, and
-//! `locked` with `waitlist` (a count and a FIFO slab queue without a lock of their own, for the
-//! channel).
+//! (the cancel-safe future), `permit`, `wake_list` (wakers woken outside the lock, also the
+//! channel's), `error`.
 
 mod acquire;
 mod error;
-pub(crate) mod locked;
 mod permit;
 mod waiter_queue;
-mod waitlist;
 mod wake_list;
 
 use std::fmt;
@@ -21,7 +18,7 @@ use crate::loom::{Mutex, MutexGuard, ReceiverArc as Arc, lock};
 
 pub(crate) use acquire::Acquire;
 use waiter_queue::{Waiter, WaiterQueue};
-use wake_list::WakeList;
+pub(crate) use wake_list::WakeList;
 
 pub use error::{AcquireError, TryAcquireError};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};

@@ -55,7 +55,7 @@ impl<const N: usize> WakeList<N> {
 
     /// Adds a waker; the caller checks [`is_full`](Self::is_full) first.
     #[inline]
-    pub(super) fn push(&mut self, waker: Waker) {
+    pub(crate) fn push(&mut self, waker: Waker) {
         debug_assert!(!self.is_full());
         self.wakers[self.len].write(waker);
         self.len += 1;

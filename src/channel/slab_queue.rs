@@ -1,8 +1,8 @@
 //! A FIFO queue of waiters kept in a slab of reusable slots, linked into a doubly linked list by
-//! index: the queue of [`WaitQueue`](super::locked::WaitQueue), for the channel.
+//! index: the storage of the channel's [`TurnQueue`](super::turns::TurnQueue).
 //!
-//! The [`Semaphore`](super::Semaphore) itself keeps its waiters in their own futures instead
-//! (`waiter_queue`), so that a woken waiter needs no lock to learn its grant. A channel's waiter
+//! The [`Semaphore`](crate::sync::Semaphore) keeps its waiters in their own futures instead (its
+//! `waiter_queue`), so that a woken waiter needs no lock to learn its grant. A channel's waiter
 //! takes the channel's lock anyway to move its value, so this simpler queue costs it nothing.
 //!
 //! Safe code only. A waiter is named by a [`WaitKey`] (slot index + generation), so a stale key
@@ -15,7 +15,7 @@
 
 use std::task::Waker;
 
-use super::wake_list::WakeList;
+use crate::sync::WakeList;
 
 /// Names one waiter's slot; held only by the future that queued it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub(crate) struct WaitKey {
     generation: u32,
 }
 
-/// [`Waitlist::poll`] needs a clone of the waker, made with the lock released.
+/// [`SlabQueue::poll`] needs a clone of the waker, made with the lock released.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct NeedWaker;
 
@@ -59,16 +59,16 @@ struct Slot {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Waitlist {
+pub(super) struct SlabQueue {
     slots: Vec<Slot>,
     free_head: Option<u32>,
     head: Option<u32>,
     tail: Option<u32>,
 }
 
-impl Waitlist {
+impl SlabQueue {
     pub(super) const fn new() -> Self {
-        Waitlist {
+        SlabQueue {
             slots: Vec::new(),
             free_head: None,
             head: None,
