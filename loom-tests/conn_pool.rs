@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_patterns::conn_pool::{Manager, Object, Phase, Pool, PoolError};
+use async_patterns::conn_pool::{GetPhase, Manager, Object, Pool, PoolError};
 use async_patterns::time::{Clock, Instant, ManualClock};
 use loom::thread;
 
@@ -278,7 +278,7 @@ fn a_wait_timeout_racing_with_a_return_loses_no_slot() {
             let pool = pool.clone();
             thread::spawn(move || match block_on(pool.get()) {
                 Ok(conn) => assert_eq!(conn.id, 0),
-                Err(error) => assert_eq!(error.timed_out(), Some(Phase::Wait), "{error:?}"),
+                Err(error) => assert_eq!(error.timed_out(), Some(GetPhase::Wait), "{error:?}"),
             })
         };
         let ticker = thread::spawn(move || clock.advance(Duration::from_secs(1)));

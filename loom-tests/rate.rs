@@ -216,7 +216,7 @@ fn a_cancelled_acquire_leaves_the_token_bucket_open_to_tries() {
 /// on the reading it took before would hint two periods.) At most one of the tries is admitted.
 #[test]
 fn a_token_bucket_refusal_never_hints_a_wait_longer_than_what_is_left() {
-    use async_patterns::rate::TryAcquireError;
+    use async_patterns::rate::NotAdmitted;
 
     model(|| {
         let clock = ManualClock::new();
@@ -240,7 +240,7 @@ fn a_token_bucket_refusal_never_hints_a_wait_longer_than_what_is_left() {
             "two admitted in one period: {outcomes:?}"
         );
         for outcome in outcomes {
-            if let Err(TryAcquireError::RateLimited(limited)) = outcome {
+            if let Err(NotAdmitted::RateLimited(limited)) = outcome {
                 assert!(
                     limited.retry_after() <= SECOND,
                     "a refusal hinted {:?}, more than the one period left",

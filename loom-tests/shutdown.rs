@@ -299,7 +299,7 @@ fn deadline_racing_the_last_task_reports_consistently() {
         };
 
         shutdown.trigger();
-        match block_on(shutdown.wait_until_on(&clock, deadline)) {
+        match block_on(shutdown.wait_until_with_clock(&clock, deadline)) {
             Ok(()) => assert!(work_done.load(Ordering::SeqCst), "{MISSED}"),
             Err(unfinished) => {
                 assert!(unfinished.was_triggered());

@@ -1,4 +1,4 @@
-//! Cancellation (`Call::cancel_on`, e.g. a shutdown signal): the call ends at the cancellation —
+//! Cancellation (`Call::cancel_when`, e.g. a shutdown signal): the call ends at the cancellation —
 //! during a stalled body, a `Retry-After` wait or a held connect — with `Cancelled`, and leaves
 //! no connection open.
 

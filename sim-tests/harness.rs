@@ -310,7 +310,7 @@ pub struct Scenario {
     pub warm_up: bool,
     /// After the warm-up, wait this long before the call (its pooled connection sits idle).
     pub idle_before_call: Duration,
-    /// Cancel the call (`Call::cancel_on`) this long after it started.
+    /// Cancel the call (`Call::cancel_when`) this long after it started.
     pub cancel_at: Option<Duration>,
     /// Link faults, at times from the end of the warm-up (the start of the call unless
     /// `idle_before_call` is set).
@@ -657,7 +657,7 @@ fn client_software(
         let call = call.deadline(deadline);
         let result = match cancel_at {
             Some(at) => {
-                call.cancel_on(tokio::time::sleep_until(start + at))
+                call.cancel_when(tokio::time::sleep_until(start + at))
                     .send()
                     .await
             }

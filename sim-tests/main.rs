@@ -15,7 +15,7 @@
 //!   out); `crash`/`bounce` of the server host; message loss (`fail_rate`), GET and POST.
 //! - `server_faults.rs`: every knob of the test server — a late head, a stalled, trickled or
 //!   truncated body, 5xx / 404 / 429 / 503 with `Retry-After`, `Connection: close`, keep-alive.
-//! - `cancellation.rs`: `cancel_on` during a stalled body, a `Retry-After` wait, a held connect.
+//! - `cancellation.rs`: `cancel_when` during a stalled body, a `Retry-After` wait, a held connect.
 //! - `determinism.rs`: the same seed twice gives the same trace (each attempt's number, simulated
 //!   start and end, outcome; the result), and different seeds differ.
 //! - `properties.rs`: a proptest over the scenario's parameters, the seed included.
@@ -42,7 +42,7 @@
 //!    network cannot have lost the client's FIN.
 //! 6. A success is a 200 with the whole body; errors the scenarios cannot provoke (invalid URL,
 //!    body too large, decode) never appear; `Cancelled` only where the scenario cancels the call
-//!    (`cancel_on`), and then at the cancellation, within the tick (the attempt in flight, which
+//!    (`cancel_when`), and then at the cancellation, within the tick (the attempt in flight, which
 //!    reports nothing, counts as made for 2–4).
 //!
 //! and each scenario's own expectation: the error variant matching the fault (e.g.

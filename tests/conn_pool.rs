@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_patterns::conn_pool::{BuildError, Manager, Object, Phase, Pool, PoolError};
+use async_patterns::conn_pool::{BuildError, GetPhase, Manager, Object, Pool, PoolError};
 use tokio::time::Instant;
 use tokio_test::{assert_pending, assert_ready, task};
 
@@ -169,7 +169,7 @@ fn ids(objects: &[Object<Fake>]) -> Vec<usize> {
     objects.iter().map(|object| object.id).collect()
 }
 
-fn is_timeout<T>(result: &Result<T, PoolError<FakeError>>, phase: Phase) -> bool {
+fn is_timeout<T>(result: &Result<T, PoolError<FakeError>>, phase: GetPhase) -> bool {
     matches!(result, Err(PoolError::Timeout { phase: p, .. }) if *p == phase)
 }
 
@@ -189,7 +189,7 @@ async fn the_eleventh_get_of_an_exhausted_pool_times_out_instead_of_hanging() {
     let eleventh = pool.get().await;
     match eleventh {
         Err(PoolError::Timeout {
-            phase: Phase::Wait,
+            phase: GetPhase::Wait,
             after,
         }) => assert_eq!(after, Duration::from_secs(30)),
         other => panic!("expected the wait timeout, got {other:?}"),
@@ -234,15 +234,15 @@ fn impossible_configurations_are_build_errors() {
     );
     assert_eq!(
         build(|b| b.create_timeout(Duration::ZERO)),
-        Err(BuildError::ZeroTimeout(Phase::Create))
+        Err(BuildError::ZeroTimeout(GetPhase::Create))
     );
     assert_eq!(
         build(|b| b.recycle_timeout(Duration::ZERO)),
-        Err(BuildError::ZeroTimeout(Phase::Recycle))
+        Err(BuildError::ZeroTimeout(GetPhase::Recycle))
     );
     assert_eq!(build(|b| b.wait_timeout(Duration::ZERO)), Ok(()));
     assert_eq!(
-        BuildError::ZeroTimeout(Phase::Create).to_string(),
+        BuildError::ZeroTimeout(GetPhase::Create).to_string(),
         "a zero timeout for creating an object would fail every attempt"
     );
 }
@@ -259,7 +259,7 @@ async fn a_zero_wait_timeout_fails_at_once_when_exhausted() {
     let start = Instant::now();
     let mut second = task::spawn(pool.get());
     let result = assert_ready!(second.poll());
-    assert!(is_timeout(&result, Phase::Wait), "{result:?}");
+    assert!(is_timeout(&result, GetPhase::Wait), "{result:?}");
     assert_eq!(start.elapsed(), Duration::ZERO);
     drop(held);
     assert!(pool.get().await.is_ok());
@@ -445,7 +445,7 @@ async fn a_slow_create_ends_with_the_create_timeout() {
         .unwrap();
     let start = Instant::now();
     let result = pool.get().await;
-    assert!(is_timeout(&result, Phase::Create), "{result:?}");
+    assert!(is_timeout(&result, GetPhase::Create), "{result:?}");
     assert_eq!(start.elapsed(), Duration::from_secs(2));
     assert_eq!(pool.status().size, 0, "the reservation was released");
     assert_eq!(
@@ -486,7 +486,7 @@ async fn a_slow_recycle_ends_with_the_recycle_timeout_and_discards_the_object() 
     drop(pool.get().await.unwrap());
     let start = Instant::now();
     let result = pool.get().await;
-    assert!(is_timeout(&result, Phase::Recycle), "{result:?}");
+    assert!(is_timeout(&result, GetPhase::Recycle), "{result:?}");
     assert_eq!(start.elapsed(), Duration::from_millis(500));
     assert_eq!(books.discarded(), [0]);
     assert_eq!(pool.status().size, 0);
@@ -615,7 +615,7 @@ async fn dropping_the_last_handle_discards_the_idle_objects() {
 
 /// Every phase of a `get()` is bounded, but not their sum: with 3 idle objects whose recycle
 /// fails after 1 s each, a `get()` takes 3 s of recycling and then a create. `get_timeout` puts
-/// one deadline over the whole: 2.5 s, in `Phase::Get`, and the pool's books stay right (the
+/// one deadline over the whole: 2.5 s, in `GetPhase::Get`, and the pool's books stay right (the
 /// object being recycled when the deadline hit is discarded, the slot freed).
 #[tokio::test(start_paused = true)]
 async fn get_timeout_bounds_a_get_that_goes_through_many_slow_failing_recycles() {
@@ -663,7 +663,7 @@ async fn get_timeout_bounds_a_get_that_goes_through_many_slow_failing_recycles()
                     matches!(
                         got,
                         Err(PoolError::Timeout {
-                            phase: Phase::Get,
+                            phase: GetPhase::Get,
                             after
                         }) if after == total
                     ),

@@ -62,7 +62,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use async_patterns::conn_pool::{BuildError, Manager, Object, Phase, Pool, PoolError};
+use async_patterns::conn_pool::{BuildError, GetPhase, Manager, Object, Pool, PoolError};
 use async_patterns::sync::Semaphore;
 use async_patterns::time::{Clock, Instant, ManualClock};
 use proptest::prelude::*;
@@ -209,18 +209,20 @@ fn failure(error: PoolError<CreateFailed>) -> Failure {
     match error {
         PoolError::Closed => Failure::Closed,
         PoolError::Timeout {
-            phase: Phase::Wait, ..
+            phase: GetPhase::Wait,
+            ..
         } => Failure::WaitTimeout,
         PoolError::Timeout {
-            phase: Phase::Create,
+            phase: GetPhase::Create,
             ..
         } => Failure::CreateTimeout,
         PoolError::Timeout {
-            phase: Phase::Recycle,
+            phase: GetPhase::Recycle,
             ..
         } => Failure::RecycleTimeout,
         PoolError::Timeout {
-            phase: Phase::Get, ..
+            phase: GetPhase::Get,
+            ..
         } => Failure::GetTimeout,
         PoolError::Create(_) => Failure::CreateFailed,
         _ => Failure::Other,
@@ -444,10 +446,10 @@ impl Config {
             refusals.push(BuildError::MaxSizeTooLarge);
         }
         if self.create.is_zero() {
-            refusals.push(BuildError::ZeroTimeout(Phase::Create));
+            refusals.push(BuildError::ZeroTimeout(GetPhase::Create));
         }
         if self.recycle.is_zero() {
-            refusals.push(BuildError::ZeroTimeout(Phase::Recycle));
+            refusals.push(BuildError::ZeroTimeout(GetPhase::Recycle));
         }
         refusals
     }

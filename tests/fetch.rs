@@ -454,7 +454,7 @@ async fn cancellation_ends_the_call_at_once_even_during_backoff() {
     let error = client
         .get(&base)
         .deadline(Duration::from_secs(30))
-        .cancel_on(tokio::time::sleep(Duration::from_millis(200)))
+        .cancel_when(tokio::time::sleep(Duration::from_millis(200)))
         .bytes()
         .await
         .unwrap_err();

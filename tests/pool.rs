@@ -688,7 +688,7 @@ async fn a_pool_tied_to_a_shutdown_drains_before_the_shutdown_wait_returns() {
     let drained = {
         let (pool, token) = (Arc::clone(&pool), shutdown.token());
         shutdown
-            .spawn(async move { pool.shutdown_on(&token).await })
+            .spawn(async move { pool.shutdown_when_triggered(&token).await })
             .unwrap()
     };
     let done = Arc::new(AtomicUsize::new(0));

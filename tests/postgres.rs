@@ -32,7 +32,7 @@ mod with_server {
     use std::time::Duration;
 
     use async_patterns::conn_pool::postgres::PostgresManager;
-    use async_patterns::conn_pool::{Manager, Phase, Pool, PoolError};
+    use async_patterns::conn_pool::{GetPhase, Manager, Pool, PoolError};
     use tokio::time::Instant;
     use tokio_postgres::{Client, NoTls};
 
@@ -253,7 +253,7 @@ mod with_server {
             matches!(
                 eleventh,
                 Err(PoolError::Timeout {
-                    phase: Phase::Wait,
+                    phase: GetPhase::Wait,
                     ..
                 })
             ),
@@ -489,7 +489,7 @@ mod with_server {
                 result,
                 Err(PoolError::Create(_)
                     | PoolError::Timeout {
-                        phase: Phase::Create,
+                        phase: GetPhase::Create,
                         ..
                     })
             ),

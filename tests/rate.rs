@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_patterns::rate::{ExceedsCapacity, Quota, QuotaError, RateLimiter, TryAcquireError};
+use async_patterns::rate::{ExceedsCapacity, NotAdmitted, Quota, QuotaError, RateLimiter};
 use async_patterns::time::{Clock, Instant, ManualClock};
 use support::window_checker::{WindowViolation, max_in_any_window};
 use tokio::sync::Semaphore as TokioSemaphore;
@@ -308,7 +308,7 @@ fn try_acquire_works_outside_a_runtime_and_says_how_long_to_wait() {
     clock.advance(Duration::from_millis(300));
     limiter.try_acquire().unwrap();
     let err = limiter.try_acquire().unwrap_err();
-    let TryAcquireError::RateLimited(limited) = err else {
+    let NotAdmitted::RateLimited(limited) = err else {
         panic!("refused for another reason: {err:?}");
     };
     assert_eq!(limited.retry_after(), Duration::from_millis(700));
@@ -353,7 +353,7 @@ fn a_request_that_can_never_fit_fails_at_once() {
     let err = limiter.try_acquire_many(4).unwrap_err();
     assert_eq!(
         err,
-        TryAcquireError::ExceedsCapacity(ExceedsCapacity {
+        NotAdmitted::ExceedsCapacity(ExceedsCapacity {
             requested: 4,
             capacity: 3
         })
@@ -570,7 +570,7 @@ fn sliding_window_counts_at_the_top_of_u32_without_wrapping() {
     limiter.try_acquire_many(2_500_000_000).unwrap();
     assert!(matches!(
         limiter.try_acquire_many(2_500_000_000),
-        Err(TryAcquireError::RateLimited { .. })
+        Err(NotAdmitted::RateLimited { .. })
     ));
     limiter.try_acquire_many(500_000_000).unwrap();
     assert!(limiter.try_acquire_many(1).is_err(), "the window is full");
@@ -614,7 +614,7 @@ fn sliding_window_admits_again_exactly_one_window_later() {
     limiter.try_acquire().unwrap();
     clock.advance(SECOND - Duration::from_nanos(1));
     match limiter.try_acquire() {
-        Err(TryAcquireError::RateLimited(limited)) => {
+        Err(NotAdmitted::RateLimited(limited)) => {
             assert_eq!(limited.retry_after(), Duration::from_nanos(1));
         }
         other => panic!("admitted 1 ns early: {other:?}"),

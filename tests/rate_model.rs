@@ -31,7 +31,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_patterns::rate::{Quota, QuotaError, RateLimiter, TryAcquireError};
+use async_patterns::rate::{NotAdmitted, Quota, QuotaError, RateLimiter};
 use async_patterns::time::{Clock, Instant, ManualClock};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
@@ -419,14 +419,14 @@ fn check_try_acquire(quota: Quota, steps: Vec<(Duration, u32)>) -> Result<(), Te
                 );
                 admitted.push((now, weight));
             }
-            Err(TryAcquireError::ExceedsCapacity(exceeds)) => {
+            Err(NotAdmitted::ExceedsCapacity(exceeds)) => {
                 prop_assert!(
                     weight > capacity,
                     "{weight} refused as over the capacity {capacity}"
                 );
                 prop_assert_eq!((exceeds.requested, exceeds.capacity), (weight, capacity));
             }
-            Err(TryAcquireError::RateLimited(limited)) => {
+            Err(NotAdmitted::RateLimited(limited)) => {
                 prop_assert!(
                     weight <= capacity,
                     "{weight}, over the capacity {capacity}, refused as rate limited"
@@ -517,7 +517,7 @@ fn token_bucket_292_years_past_its_origin_does_not_panic() {
     clock.advance(Duration::from_nanos(1 << 63) - Duration::from_secs(3));
     assert_eq!(limiter.try_acquire(), Ok(()));
     match catch_unwind(AssertUnwindSafe(|| limiter.try_acquire())) {
-        Ok(Err(TryAcquireError::RateLimited(limited))) => {
+        Ok(Err(NotAdmitted::RateLimited(limited))) => {
             assert_eq!(limited.retry_after(), Duration::from_secs(1));
         }
         Ok(other) => panic!("a second admission within the second gave {other:?}"),
@@ -531,7 +531,7 @@ fn token_bucket_292_years_past_its_origin_does_not_panic() {
     ] {
         clock.advance(step);
         match catch_unwind(AssertUnwindSafe(|| limiter.try_acquire())) {
-            Ok(Err(TryAcquireError::RateLimited(_))) => {}
+            Ok(Err(NotAdmitted::RateLimited(_))) => {}
             Ok(other) => panic!("past 2^63 ns: {other:?}"),
             Err(_) => panic!("try_acquire panicked past 2^63 ns"),
         }
@@ -556,7 +556,7 @@ fn sliding_window_at_the_farthest_instant_holds_its_bound() {
         "{admitted} admitted at one instant; {quota:?} allows 1"
     );
     match limiter.try_acquire() {
-        Err(TryAcquireError::RateLimited(limited)) => {
+        Err(NotAdmitted::RateLimited(limited)) => {
             // "Never": the longest hint a refusal carries (584 years of nanoseconds).
             assert!(limited.retry_after() > Duration::from_secs(500 * 365 * 24 * 3600));
         }

@@ -676,7 +676,7 @@ async fn wait_within_a_huge_timeout_waits_without_a_deadline() {
 }
 
 #[test]
-fn wait_until_on_a_manual_clock_reports_at_the_deadline() {
+fn wait_until_with_clock_on_a_manual_clock_reports_at_the_deadline() {
     let clock = ManualClock::new();
     let shutdown = Shutdown::new();
     let held = shutdown
@@ -684,7 +684,7 @@ fn wait_until_on_a_manual_clock_reports_at_the_deadline() {
         .unwrap();
     shutdown.trigger();
     let deadline = clock.now() + Duration::from_secs(10);
-    let mut wait = spawn(shutdown.wait_until_on(&clock, deadline));
+    let mut wait = spawn(shutdown.wait_until_with_clock(&clock, deadline));
     assert_pending!(wait.poll());
     clock.advance(Duration::from_secs(9));
     assert_pending!(wait.poll());
@@ -694,7 +694,7 @@ fn wait_until_on_a_manual_clock_reports_at_the_deadline() {
     assert_eq!(unfinished.tasks()[0].name(), Some("held"));
     drop(held);
 
-    let mut again = spawn(shutdown.wait_until_on(&clock, deadline));
+    let mut again = spawn(shutdown.wait_until_with_clock(&clock, deadline));
     assert!(
         assert_ready!(again.poll()).is_ok(),
         "finished wins even after the deadline"

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// The phase of a [`get`](super::Pool::get) that a timeout ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Phase {
+pub enum GetPhase {
     /// Waiting for a free slot (every slot was checked out).
     Wait,
     /// Creating a new object ([`Manager::create`](super::Manager::create)).
@@ -17,13 +17,13 @@ pub enum Phase {
     Get,
 }
 
-impl fmt::Display for Phase {
+impl fmt::Display for GetPhase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Phase::Wait => "waiting for a free slot",
-            Phase::Create => "creating an object",
-            Phase::Recycle => "recycling an idle object",
-            Phase::Get => "checking out an object",
+            GetPhase::Wait => "waiting for a free slot",
+            GetPhase::Create => "creating an object",
+            GetPhase::Recycle => "recycling an idle object",
+            GetPhase::Get => "checking out an object",
         })
     }
 }
@@ -32,11 +32,11 @@ impl fmt::Display for Phase {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PoolError<E> {
-    /// A phase took longer than its timeout. The slot (and, in [`Phase::Recycle`], the object
+    /// A phase took longer than its timeout. The slot (and, in [`GetPhase::Recycle`], the object
     /// that did not answer) has been given up.
     Timeout {
         /// Which phase.
-        phase: Phase,
+        phase: GetPhase,
         /// The timeout that ran out.
         after: Duration,
     },
@@ -49,7 +49,7 @@ pub enum PoolError<E> {
 
 impl<E> PoolError<E> {
     /// The phase that timed out, if this is a timeout.
-    pub fn timed_out(&self) -> Option<Phase> {
+    pub fn timed_out(&self) -> Option<GetPhase> {
         match self {
             PoolError::Timeout { phase, .. } => Some(*phase),
             _ => None,
@@ -89,7 +89,7 @@ pub enum BuildError {
     MaxSizeTooLarge,
     /// A zero create or recycle timeout: that phase could never complete. (A zero *wait* timeout
     /// is allowed and means "never wait": `get()` fails at once when no slot is free.)
-    ZeroTimeout(Phase),
+    ZeroTimeout(GetPhase),
 }
 
 impl fmt::Display for BuildError {

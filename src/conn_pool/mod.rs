@@ -3,7 +3,7 @@
 //! The guide's pool (deadpool-postgres with `PoolConfig::new(10)`) sets no timeouts: with all ten
 //! connections checked out, the 11th `get()` waits forever. This is the same pattern with every
 //! wait bounded: `tests/conn_pool.rs` replays that exhausted pool and gets
-//! [`PoolError::Timeout`] naming [`Phase::Wait`] instead of a hang.
+//! [`PoolError::Timeout`] naming [`GetPhase::Wait`] instead of a hang.
 //!
 //! A [`Pool`] hands out objects made by a [`Manager`] (a PostgreSQL one is in `postgres`, behind
 //! the `postgres` cargo feature). Its slots are permits of this crate's fair
@@ -19,7 +19,7 @@
 //! - **FIFO.** Callers waiting for a slot are served in the order their `get()` first waited: the
 //!   slots are permits of the fair semaphore, which no newcomer can overtake.
 //! - **Bounded.** Each phase of [`get`](Pool::get) ends within its timeout — waiting for a slot,
-//!   creating, recycling — with [`PoolError::Timeout`] naming the [`Phase`]; a zero wait timeout
+//!   creating, recycling — with [`PoolError::Timeout`] naming the [`GetPhase`]; a zero wait timeout
 //!   means "fail at once when no slot is free". Timeouts use the injected [`Clock`].
 //! - **Cancel safe.** A `get()` dropped at any point — waiting for a slot, creating, recycling —
 //!   leaks neither a slot nor an object: its queue place and permit go to the next waiter, a
@@ -41,7 +41,7 @@
 //! ```
 //! use std::convert::Infallible;
 //! use std::time::Duration;
-//! use async_patterns::conn_pool::{Manager, Phase, Pool, PoolError};
+//! use async_patterns::conn_pool::{Manager, GetPhase, Pool, PoolError};
 //!
 //! /// Hands out numbered "connections".
 //! struct Numbers(std::sync::atomic::AtomicU32);
@@ -76,7 +76,7 @@
 //!
 //! // Exhausted: the third waits one second, then gets a typed error instead of hanging.
 //! let third = pool.get().await;
-//! assert!(matches!(third, Err(PoolError::Timeout { phase: Phase::Wait, .. })));
+//! assert!(matches!(third, Err(PoolError::Timeout { phase: GetPhase::Wait, .. })));
 //!
 //! drop(first); // back to the idle queue, and reused
 //! assert_eq!(*pool.get().await.unwrap(), 0);
@@ -84,7 +84,6 @@
 //! # }
 //! ```
 
-mod deadline;
 mod error;
 mod manager;
 mod object;
@@ -99,10 +98,10 @@ use crate::loom::{Arc, Mutex, ReceiverArc, lock};
 use crate::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use crate::time::{Clock, TokioClock};
 
-use deadline::{deadline_after, within};
+use crate::time::timeout_at;
 use object::Slot;
 
-pub use error::{BuildError, Phase, PoolError};
+pub use error::{BuildError, GetPhase, PoolError};
 pub use manager::Manager;
 pub use object::Object;
 
@@ -152,7 +151,7 @@ impl<M: Manager, C: Clock> Builder<M, C> {
     /// One deadline over the whole of each `get()` (default: none). Each phase is bounded by its
     /// own timeout, but a `get()` may go through several: with `k` idle objects that each fail
     /// recycling slowly, it takes up to the wait, plus `k` recycle timeouts, plus a create
-    /// timeout. With a total, it ends with [`PoolError::Timeout`] in [`Phase::Get`] once
+    /// timeout. With a total, it ends with [`PoolError::Timeout`] in [`GetPhase::Get`] once
     /// `timeout` has passed, whatever phase it is in (a `get()` cancelled at any point leaks
     /// neither slot nor object). `Duration::MAX` is the same as none.
     pub fn get_timeout(mut self, timeout: Duration) -> Self {
@@ -186,10 +185,10 @@ impl<M: Manager, C: Clock> Builder<M, C> {
             return Err(BuildError::MaxSizeTooLarge);
         }
         if config.create_timeout.is_zero() {
-            return Err(BuildError::ZeroTimeout(Phase::Create));
+            return Err(BuildError::ZeroTimeout(GetPhase::Create));
         }
         if config.recycle_timeout.is_zero() {
-            return Err(BuildError::ZeroTimeout(Phase::Recycle));
+            return Err(BuildError::ZeroTimeout(GetPhase::Recycle));
         }
         Ok(Pool {
             shared: Arc::new(Shared {
@@ -312,8 +311,8 @@ impl<M: Manager, C: Clock> Pool<M, C> {
     ///
     /// # Errors
     ///
-    /// - [`PoolError::Timeout`] when a phase outlives its timeout: [`Phase::Wait`] (no slot came
-    ///   free), [`Phase::Create`], or [`Phase::Recycle`] (the object is discarded);
+    /// - [`PoolError::Timeout`] when a phase outlives its timeout: [`GetPhase::Wait`] (no slot came
+    ///   free), [`GetPhase::Create`], or [`GetPhase::Recycle`] (the object is discarded);
     /// - [`PoolError::Create`] when the manager fails to create an object;
     /// - [`PoolError::Closed`] when the pool is or becomes closed.
     ///
@@ -324,11 +323,12 @@ impl<M: Manager, C: Clock> Pool<M, C> {
         let Some(total) = shared.config.get_timeout else {
             return self.get_in_phases().await;
         };
-        let deadline = deadline_after(shared.clock.now(), total);
-        match within(&shared.clock, deadline, self.get_in_phases()).await {
+        // A timeout past what an `Instant` can hold (`checked_add` gives `None`) is no timeout.
+        let deadline = shared.clock.now().checked_add(total);
+        match timeout_at(&shared.clock, deadline, self.get_in_phases()).await {
             Ok(result) => result,
             Err(_) => Err(PoolError::Timeout {
-                phase: Phase::Get,
+                phase: GetPhase::Get,
                 after: total,
             }),
         }
@@ -359,19 +359,20 @@ impl<M: Manager, C: Clock> Pool<M, C> {
             match next {
                 Next::Recycle => {
                     let timeout = shared.config.recycle_timeout;
-                    let deadline = deadline_after(shared.clock.now(), timeout);
+                    let deadline = shared.clock.now().checked_add(timeout);
                     let object = slot
                         .object
                         .as_mut()
                         .expect("just taken from the idle queue");
-                    match within(&shared.clock, deadline, shared.manager.recycle(object)).await {
+                    match timeout_at(&shared.clock, deadline, shared.manager.recycle(object)).await
+                    {
                         Ok(Ok(())) => break,
                         // Discard it and try the next idle object, or create one.
                         Ok(Err(_)) => slot.discard_object(),
                         // The slot's drop discards the object that did not answer.
                         Err(_) => {
                             return Err(PoolError::Timeout {
-                                phase: Phase::Recycle,
+                                phase: GetPhase::Recycle,
                                 after: timeout,
                             });
                         }
@@ -379,9 +380,9 @@ impl<M: Manager, C: Clock> Pool<M, C> {
                 }
                 Next::Create => {
                     let timeout = shared.config.create_timeout;
-                    let deadline = deadline_after(shared.clock.now(), timeout);
+                    let deadline = shared.clock.now().checked_add(timeout);
                     // On error or timeout, the slot's drop releases the reservation.
-                    match within(&shared.clock, deadline, shared.manager.create()).await {
+                    match timeout_at(&shared.clock, deadline, shared.manager.create()).await {
                         Ok(Ok(object)) => {
                             slot.object = Some(object);
                             break;
@@ -389,7 +390,7 @@ impl<M: Manager, C: Clock> Pool<M, C> {
                         Ok(Err(error)) => return Err(PoolError::Create(error)),
                         Err(_) => {
                             return Err(PoolError::Timeout {
-                                phase: Phase::Create,
+                                phase: GetPhase::Create,
                                 after: timeout,
                             });
                         }
@@ -415,7 +416,7 @@ impl<M: Manager, C: Clock> Pool<M, C> {
             Err(TryAcquireError::Closed) => return Err(PoolError::Closed),
             Err(TryAcquireError::NoPermits) if timeout.is_zero() => {
                 return Err(PoolError::Timeout {
-                    phase: Phase::Wait,
+                    phase: GetPhase::Wait,
                     after: timeout,
                 });
             }
@@ -423,11 +424,11 @@ impl<M: Manager, C: Clock> Pool<M, C> {
         }
         let _waiting = Waiting::new(shared);
         let acquire = ReceiverArc::clone(&shared.slots).acquire_owned();
-        match within(&shared.clock, deadline_after(start, timeout), acquire).await {
+        match timeout_at(&shared.clock, start.checked_add(timeout), acquire).await {
             Ok(Ok(permit)) => Ok(permit),
             Ok(Err(_closed)) => Err(PoolError::Closed),
             Err(_) => Err(PoolError::Timeout {
-                phase: Phase::Wait,
+                phase: GetPhase::Wait,
                 after: timeout,
             }),
         }

@@ -28,7 +28,7 @@ use super::target::Target;
 use super::tls::Tls;
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::{Arc, Mutex, lock};
-use crate::time::{Clock, Instant, TokioClock};
+use crate::time::{Clock, Elapsed, Instant, TokioClock, timeout_at};
 
 /// The most idle connections a client keeps for reuse.
 const MAX_IDLE: usize = 32;
@@ -335,7 +335,7 @@ impl<C: Connect, K: Clock> fmt::Debug for Client<C, K> {
 /// # Cancel safety
 ///
 /// Dropping the call's future stops it at once and closes its connection. To cancel from
-/// elsewhere (a shutdown), pass the signal to [`cancel_on`](Self::cancel_on): the call then ends
+/// elsewhere (a shutdown), pass the signal to [`cancel_when`](Self::cancel_when): the call then ends
 /// with [`FetchError::Cancelled`], also during a backoff sleep.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct Call<'c, C: Connect, K: Clock, X = Pending<()>> {
@@ -359,7 +359,7 @@ impl<'c, C: Connect, K: Clock, X: Future<Output = ()> + Send> Call<'c, C, K, X> 
 
     /// Ends the call with [`FetchError::Cancelled`] as soon as `cancel` completes, e.g. a
     /// shutdown token's `triggered()`.
-    pub fn cancel_on<X2: Future<Output = ()> + Send>(self, cancel: X2) -> Call<'c, C, K, X2> {
+    pub fn cancel_when<X2: Future<Output = ()> + Send>(self, cancel: X2) -> Call<'c, C, K, X2> {
         Call {
             client: self.client,
             method: self.method,
@@ -661,12 +661,9 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         phase: Phase,
         future: impl Future<Output = T>,
     ) -> Result<T, FetchError> {
-        let future = pin!(future);
-        let timer = pin!(self.clock.sleep_until(until));
-        match select(future, timer).await {
-            Either::Left((output, _)) => Ok(output),
-            Either::Right(((), _)) => Err(FetchError::Timeout { phase, last: None }),
-        }
+        timeout_at(&self.clock, Some(until), future)
+            .await
+            .map_err(|Elapsed| FetchError::Timeout { phase, last: None })
     }
 
     fn take_idle(&self, origin: &str) -> Option<Conn> {

@@ -13,7 +13,7 @@
 //!   exchanges and attempts over the policy's per-attempt limit. A non-idempotent request is
 //!   never re-sent once its bytes may have gone out. Backoff is exponential with full jitter
 //!   from a seeded generator: the same seed, the same waits.
-//! - **Cancellation**: [`Call::cancel_on`] ends the call at once — attempt or backoff sleep —
+//! - **Cancellation**: [`Call::cancel_when`] ends the call at once — attempt or backoff sleep —
 //!   with [`FetchError::Cancelled`]; dropping a call does the same silently. Either way its
 //!   connection is closed.
 //! - **HTTPS** with rustls over whatever stream the [`Connect`] opens: Mozilla's root

@@ -338,7 +338,7 @@ impl WorkerPool {
     /// let pool = Arc::new(WorkerPool::builder().workers(2).build().unwrap());
     /// let drained = {
     ///     let (pool, token) = (Arc::clone(&pool), shutdown.token());
-    ///     shutdown.spawn(async move { pool.shutdown_on(&token).await }).unwrap()
+    ///     shutdown.spawn(async move { pool.shutdown_when_triggered(&token).await }).unwrap()
     /// };
     /// let job = pool.submit(async { 7 }).await.unwrap();
     /// shutdown.trigger();
@@ -352,7 +352,10 @@ impl WorkerPool {
     ///
     /// Dropped before the trigger, it does nothing; dropped during the shutdown, intake stays
     /// stopped and the workers still drain the queue.
-    pub async fn shutdown_on(&self, token: &crate::shutdown::ShutdownToken) -> ShutdownReport {
+    pub async fn shutdown_when_triggered(
+        &self,
+        token: &crate::shutdown::ShutdownToken,
+    ) -> ShutdownReport {
         token.triggered().await;
         self.shutdown().await
     }

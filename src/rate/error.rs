@@ -41,7 +41,7 @@ impl std::error::Error for QuotaError {}
 
 /// Why [`try_acquire`](super::RateLimiter::try_acquire) did not admit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryAcquireError {
+pub enum NotAdmitted {
     /// Not now; [`RateLimited::retry_after`] says how long until the request would fit.
     RateLimited(RateLimited),
     /// The request asks for more admissions at once than the quota ever allows (its
@@ -49,37 +49,37 @@ pub enum TryAcquireError {
     ExceedsCapacity(ExceedsCapacity),
 }
 
-impl TryAcquireError {
+impl NotAdmitted {
     /// How long to wait before trying again; `None` if it can never succeed.
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            TryAcquireError::RateLimited(limited) => Some(limited.retry_after()),
-            TryAcquireError::ExceedsCapacity(_) => None,
+            NotAdmitted::RateLimited(limited) => Some(limited.retry_after()),
+            NotAdmitted::ExceedsCapacity(_) => None,
         }
     }
 }
 
-impl fmt::Display for TryAcquireError {
+impl fmt::Display for NotAdmitted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TryAcquireError::RateLimited(limited) => fmt::Display::fmt(limited, f),
-            TryAcquireError::ExceedsCapacity(exceeds) => fmt::Display::fmt(exceeds, f),
+            NotAdmitted::RateLimited(limited) => fmt::Display::fmt(limited, f),
+            NotAdmitted::ExceedsCapacity(exceeds) => fmt::Display::fmt(exceeds, f),
         }
     }
 }
 
-impl std::error::Error for TryAcquireError {}
+impl std::error::Error for NotAdmitted {}
 
-impl From<RateLimited> for TryAcquireError {
+impl From<RateLimited> for NotAdmitted {
     fn from(limited: RateLimited) -> Self {
-        TryAcquireError::RateLimited(limited)
+        NotAdmitted::RateLimited(limited)
     }
 }
 
-impl From<ExceedsCapacity> for TryAcquireError {
+impl From<ExceedsCapacity> for NotAdmitted {
     fn from(exceeds: ExceedsCapacity) -> Self {
-        TryAcquireError::ExceedsCapacity(exceeds)
+        NotAdmitted::ExceedsCapacity(exceeds)
     }
 }
 

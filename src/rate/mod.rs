@@ -25,7 +25,7 @@ use crate::loom::{Mutex, lock};
 use crate::sync::Semaphore;
 use crate::time::{Clock, Instant, TokioClock, saturating_add};
 
-pub use error::{ExceedsCapacity, QuotaError, RateLimited, TryAcquireError};
+pub use error::{ExceedsCapacity, NotAdmitted, QuotaError, RateLimited};
 pub use quota::Quota;
 
 use gcra::{Check, Gcra};
@@ -167,9 +167,9 @@ impl<C: Clock> RateLimiter<C> {
     ///
     /// # Errors
     ///
-    /// [`TryAcquireError::RateLimited`] with the time to wait.
+    /// [`NotAdmitted::RateLimited`] with the time to wait.
     #[inline]
-    pub fn try_acquire(&self) -> Result<(), TryAcquireError> {
+    pub fn try_acquire(&self) -> Result<(), NotAdmitted> {
         self.try_acquire_many(1)
     }
 
@@ -181,11 +181,11 @@ impl<C: Clock> RateLimiter<C> {
     ///
     /// # Errors
     ///
-    /// [`TryAcquireError::RateLimited`] with the time to wait (a lower bound while callers are
-    /// queued in `acquire`: they go first), or [`TryAcquireError::ExceedsCapacity`] if `n` is more
+    /// [`NotAdmitted::RateLimited`] with the time to wait (a lower bound while callers are
+    /// queued in `acquire`: they go first), or [`NotAdmitted::ExceedsCapacity`] if `n` is more
     /// than the quota ever admits at once.
     #[inline]
-    pub fn try_acquire_many(&self, n: u32) -> Result<(), TryAcquireError> {
+    pub fn try_acquire_many(&self, n: u32) -> Result<(), NotAdmitted> {
         self.check_capacity(n)?;
         if let Some(gcra) = &self.gcra {
             match gcra.try_admit(|| self.read_nanos(), n) {
@@ -203,7 +203,7 @@ impl<C: Clock> RateLimiter<C> {
     /// The check under the state lock: a sliding window, or a token bucket with callers queued.
     /// Kept out of line so that the lock-free check above stays small enough to inline.
     #[inline(never)]
-    fn try_acquire_locked(&self, n: u32) -> Result<(), TryAcquireError> {
+    fn try_acquire_locked(&self, n: u32) -> Result<(), NotAdmitted> {
         let mut state = lock(&self.state);
         let now = self.clock.now();
         let fits_at = if state.waiting > 0 {

@@ -1,11 +1,8 @@
 //! Waiting for the shutdown with a deadline, on tokio's clock or an injected one.
 
-use std::future::{Future, poll_fn};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
-use crate::time::{Clock, Instant, TokioClock};
+use crate::time::{Clock, Instant, TokioClock, timeout_at};
 
 use super::handle::Shutdown;
 use super::report::Unfinished;
@@ -43,7 +40,7 @@ impl Shutdown {
     ///
     /// As [`wait_within`](Self::wait_within).
     pub async fn wait_until(&self, deadline: Instant) -> Result<(), Unfinished> {
-        self.wait_until_on(&TokioClock, deadline).await
+        self.wait_until_with_clock(&TokioClock, deadline).await
     }
 
     /// [`wait`](Self::wait), until `deadline` on the given clock (for example a
@@ -60,21 +57,13 @@ impl Shutdown {
     /// # Errors
     ///
     /// As [`wait_within`](Self::wait_within).
-    pub async fn wait_until_on<C: Clock>(
+    pub async fn wait_until_with_clock<C: Clock>(
         &self,
         clock: &C,
         deadline: Instant,
     ) -> Result<(), Unfinished> {
-        let mut drained = pin!(self.wait());
-        let mut expired = pin!(clock.sleep_until(deadline));
-        poll_fn(|cx| {
-            if drained.as_mut().poll(cx).is_ready() || expired.as_mut().poll(cx).is_ready() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
+        // Drained or past the deadline: either way the outcome is read below.
+        let _ = timeout_at(clock, Some(deadline), self.wait()).await;
         if self.is_finished() {
             return Ok(());
         }

@@ -40,7 +40,7 @@
 //!   that panics or is aborted counts as finished once tokio has dropped its future. A dropped
 //!   [`Tracked`] counts as finished after its inner future has been dropped.
 //! - **Deadline**: [`wait_within`](Shutdown::wait_within) / [`wait_until`](Shutdown::wait_until)
-//!   (tokio's clock, so paused time applies) and [`wait_until_on`](Shutdown::wait_until_on) (any
+//!   (tokio's clock, so paused time applies) and [`wait_until_with_clock`](Shutdown::wait_until_with_clock) (any
 //!   [`Clock`](crate::time::Clock)) return [`Unfinished`] when the deadline passes first: whether
 //!   the scope had been triggered, and the live tasks with their [`TaskId`]s and names; its
 //!   [`abort`](Unfinished::abort) aborts the spawned ones, after which `wait` can finish.
@@ -56,7 +56,7 @@
 //! | future | dropped before it completes |
 //! |---|---|
 //! | [`ShutdownToken::triggered`], [`triggered_owned`](ShutdownToken::triggered_owned) | nothing lost: it only waits; a new one sees the trigger too |
-//! | [`Shutdown::wait`], `wait_within`, `wait_until`, `wait_until_on` | nothing lost: they only wait |
+//! | [`Shutdown::wait`], `wait_within`, `wait_until`, `wait_until_with_clock` | nothing lost: they only wait |
 //! | [`Tracked`] | the inner future is dropped, then the task counts as finished |
 //! | `trigger_on_signal`'s future | triggers nothing; later signals are ignored |
 //!

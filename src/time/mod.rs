@@ -11,6 +11,7 @@
 mod manual;
 #[cfg(all(feature = "quanta", not(loom)))]
 mod quanta;
+mod timeout;
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use std::time::Duration;
 pub use manual::ManualClock;
 #[cfg(all(feature = "quanta", not(loom)))]
 pub use quanta::QuantaClock;
+pub(crate) use timeout::{Elapsed, timeout_at};
 pub use tokio::time::Instant;
 
 /// A source of the current time and of sleeps, injected so tests can control time.

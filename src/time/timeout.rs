@@ -1,38 +1,34 @@
-//! A future raced against the injected clock, with the future polled first.
+//! A future raced against a [`Clock`]'s deadline, with the future polled first: the one timeout
+//! of the crate (the connection pool's phases, the fetch path's phases, the shutdown's deadline).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use crate::time::{Clock, Instant};
+use super::{Clock, Instant};
 
 /// The deadline passed before the future completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Elapsed;
+pub(crate) struct Elapsed;
 
-/// `start + timeout`, or `None` (no deadline) when that is past what an `Instant` can hold.
-pub(super) fn deadline_after(start: Instant, timeout: Duration) -> Option<Instant> {
-    start.checked_add(timeout)
-}
-
-/// Runs `future` until `deadline` on `clock`. The future is polled before the clock on every
-/// poll, so one that is ready at once wins even against a deadline already passed.
-pub(super) fn within<'c, C: Clock, F: Future>(
+/// Runs `future` until `deadline` on `clock` (`None`: no deadline). The future is polled before
+/// the clock on every poll, so one that is ready at once wins even against a deadline already
+/// passed.
+pub(crate) fn timeout_at<'c, C: Clock, F: Future>(
     clock: &'c C,
     deadline: Option<Instant>,
     future: F,
-) -> Within<F, impl Future<Output = ()> + Send + 'c> {
-    Within {
+) -> TimeoutAt<F, impl Future<Output = ()> + Send + 'c> {
+    TimeoutAt {
         future,
         sleep: deadline.map(|deadline| clock.sleep_until(deadline)),
     }
 }
 
 pin_project! {
-    pub(super) struct Within<F, S> {
+    pub(crate) struct TimeoutAt<F, S> {
         #[pin]
         future: F,
         #[pin]
@@ -40,7 +36,7 @@ pin_project! {
     }
 }
 
-impl<F: Future, S: Future<Output = ()>> Future for Within<F, S> {
+impl<F: Future, S: Future<Output = ()>> Future for TimeoutAt<F, S> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
