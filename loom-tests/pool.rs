@@ -297,7 +297,7 @@ fn a_panicking_job_leaves_its_worker_running() {
         );
         assert_eq!(
             block_on(failing),
-            Err(JobError::Panicked(format!("{MARKER} job 0 fails")))
+            Err(JobError::Panicked(format!("{MARKER} job 0 fails").into()))
         );
         worker.join().unwrap();
         assert_eq!((jobs[0].runs(), jobs[1].runs()), (1, 1));

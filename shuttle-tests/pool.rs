@@ -225,7 +225,9 @@ fn many_parties() {
                 );
                 let expected = if panics(id) {
                     panicked += 1;
-                    Err(JobError::Panicked(format!("{MARKER} job {id} fails")))
+                    Err(JobError::Panicked(
+                        format!("{MARKER} job {id} fails").into(),
+                    ))
                 } else {
                     completed += 1;
                     Ok(10 * id + 1)

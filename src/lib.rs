@@ -25,12 +25,15 @@ pub mod conn_pool;
 #[cfg(not(loom))]
 pub mod fetch;
 mod loom;
+mod panicked;
 pub mod pool;
 pub mod rate;
 pub mod shutdown;
 pub mod sync;
 pub mod time;
 mod unwind;
+
+pub use panicked::Panicked;
 
 #[doc(hidden)]
 pub mod __private {

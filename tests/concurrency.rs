@@ -929,9 +929,11 @@ async fn task_errors_say_what_happened() {
     let error = result.unwrap_err();
     let panicked = error.as_panicked().expect("a panicked task");
     assert_eq!(panicked.message(), Some("deliberate panic: boom"));
-    // The panic is the error's cause, for error reporters that walk `source()`.
+    // The panic is the error's cause, for error reporters that walk `source()`, and only there:
+    // the error's own message does not repeat it.
     let source = error.source().expect("a panic has a source");
     assert_eq!(source.to_string(), panicked.to_string());
+    assert_eq!(error.to_string(), "the task panicked");
 }
 
 /// The spawned map's count of tasks covers finished tasks whose output is not yet taken: with a

@@ -202,7 +202,9 @@ async fn panics_do_not_reduce_our_capacity_and_every_job_resolves_once() {
         let id = handle.id();
         match handle.await {
             Ok(value) => assert_eq!(value, id),
-            Err(JobError::Panicked(message)) => assert_eq!(message, format!("job {id} fails")),
+            Err(JobError::Panicked(panicked)) => {
+                assert_eq!(panicked.message(), Some(format!("job {id} fails").as_str()));
+            }
             Err(other) => panic!("unexpected {other:?}"),
         }
         outcomes.push(id);

@@ -1140,7 +1140,7 @@ fn check_trace(case: &Case, trace: &Trace) -> Result<(), Failure> {
                 panicked += 1;
                 ensure!(
                     spec.kind.panics()
-                        && *message == expected_panic(index, spec.kind)
+                        && message.message() == Some(expected_panic(index, spec.kind).as_str())
                         && probe.starts == 1
                         && probe.reached_end,
                     "{WRONG_OUTCOME}: job {index} ({:?}) resolved Panicked({message:?}); its probe: \

@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 
 use super::ConcurrencyLimiter;
 use super::feed::Feed;
-use super::panicked::Panicked;
+use crate::Panicked;
 use crate::sync::OwnedSemaphorePermit;
 
 /// A map over an iterator with at most [`limit`](ConcurrencyLimiter::limit) futures alive at once,

@@ -62,11 +62,10 @@ mod error;
 mod feed;
 mod limiter;
 mod map;
-mod panicked;
 mod spawned;
 
+pub use crate::Panicked;
 pub use error::{Busy, LimitError};
 pub use limiter::{Admitted, ConcurrencyLimiter};
 pub use map::BoundedMap;
-pub use panicked::Panicked;
 pub use spawned::{SpawnedBoundedMap, TaskError};

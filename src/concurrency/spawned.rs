@@ -13,7 +13,7 @@ use super::ConcurrencyLimiter;
 use super::feed::Feed;
 use super::limiter::Admitted;
 use super::map::in_input_order;
-use super::panicked::Panicked;
+use crate::Panicked;
 
 /// Why a task of a [`SpawnedBoundedMap`] produced no output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,8 @@ impl TaskError {
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TaskError::Panicked(panicked) => write!(f, "the task failed: {panicked}"),
+            // The panic and its message are the `source`.
+            TaskError::Panicked(_) => f.write_str("the task panicked"),
             TaskError::Cancelled => f.write_str("the task was cancelled before it finished"),
         }
     }

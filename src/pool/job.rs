@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use super::outcome::{JobError, JobId, OutcomeSlot};
 use super::report::Tally;
+use crate::Panicked;
 use crate::loom::{Arc, UnsafeCell, arc_dyn};
 
 /// What the queue entry needs of a job, whatever its output type.
@@ -274,7 +275,7 @@ where
         match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(payload) => Poll::Ready(Err(JobError::Panicked(panic_message(payload.as_ref())))),
+            Err(payload) => Poll::Ready(Err(JobError::Panicked(Panicked::from_payload(payload)))),
         }
     }
 
@@ -323,8 +324,8 @@ where
             .expect("a blocking job has started once its closure is taken");
         Poll::Ready(match ready!(Pin::new(running).poll(cx)) {
             Ok(output) => Ok(output),
-            Err(error) if error.is_panic() => Err(JobError::Panicked(panic_message(
-                error.into_panic().as_ref(),
+            Err(error) if error.is_panic() => Err(JobError::Panicked(Panicked::from_payload(
+                error.into_panic(),
             ))),
             // The runtime is shutting down and cancelled the blocking task.
             Err(_) => Err(JobError::Aborted),
@@ -334,16 +335,5 @@ where
     fn into_input(self) -> C {
         self.closure
             .expect("a blocking job's closure is taken only when it starts")
-    }
-}
-
-/// The message of a panic payload (`panic!` with a literal or a formatted string).
-pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        String::from("<panic payload is not a string>")
     }
 }

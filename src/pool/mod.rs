@@ -81,6 +81,7 @@ pub use error::{BuildError, SubmitError, TrySubmitError};
 /// near `usize::MAX` could not even be allocated). A larger count is
 /// [`BuildError::TooManyWorkers`].
 pub const MAX_WORKERS: usize = 1 << 16;
+pub use crate::Panicked;
 pub use outcome::{JobError, JobHandle, JobId};
 pub use report::ShutdownReport;
 

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::job::Job;
+use crate::Panicked;
 use crate::loom::{Arc, Mutex, lock};
 
 /// How a job ended without producing its output.
@@ -21,7 +22,7 @@ use crate::loom::{Arc, Mutex, lock};
 pub enum JobError {
     /// The job panicked; the payload's message (if it was a string) is kept. The worker that ran
     /// it carries on: a panic never reduces the pool's capacity.
-    Panicked(String),
+    Panicked(Panicked),
     /// The job never started: the pool was shut down with a deadline that passed while the job
     /// was still queued.
     Cancelled,
@@ -34,7 +35,10 @@ pub enum JobError {
 impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            JobError::Panicked(message) => write!(f, "job panicked: {message}"),
+            JobError::Panicked(panicked) => match panicked.message() {
+                Some(message) => write!(f, "job panicked: {message}"),
+                None => f.write_str("job panicked with a non-string payload"),
+            },
             JobError::Cancelled => f.write_str("job cancelled before it started (pool shut down)"),
             JobError::Aborted => f.write_str("job aborted at the shutdown deadline"),
         }
