@@ -15,7 +15,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::matrix::Tier;
-use crate::report::{self, ErrScanner, Outcome, Scanner, Summary};
+use crate::report::{ErrScanner, Outcome, Scanner, Summary};
 
 pub const HELP: &str = "\
 cargo xtask gate: the project's correctness gate
@@ -52,9 +52,14 @@ Runs, in order, streaming their output:
 then prints a summary: per step pass/fail, wall time and test counts, and per pattern x tier
 (tests, proptest, loom, shuttle, sim) what ran (tests; properties x cases; loom models, their
 bound and iterations; shuttle tests and the schedules they ran; simulations x seeds) and whether
-it passed. Written to target/gate/summary.json and target/gate/summary.md. Every step runs; the
-exit code is non-zero if any failed, and each failure is printed with the command that
-reproduces it.
+it passed. Written to target/gate/summary.json and target/gate/summary.md, with every test,
+model and shuttle line in target/gate/record.txt (what `cargo xtask gate merge` reads). Every
+step runs; the exit code is non-zero if any failed, and each failure is printed with the command
+that reproduces it.
+
+cargo xtask gate merge <DIR>...
+    one summary from the records of the slices of a partitioned gate (see --partition):
+    `cargo xtask gate merge --help`
 
 OPTIONS:
     --quick         the CI preset (default): PROPTEST_CASES=256, LOOM_MAX_PREEMPTIONS=3,
@@ -534,7 +539,7 @@ pub fn run(options: &Options) -> ExitCode {
     println!();
     print!("{}", summary.to_text());
     let out_dir = context.root.join("target").join("gate");
-    match report::write_files(&summary, &out_dir) {
+    match crate::merge::write_all(&summary, &out_dir) {
         Ok(()) => println!(
             "summary written to {} and {}",
             display_path(
@@ -603,19 +608,12 @@ fn sliced(
     if !listed.status.success() {
         return Err(format!("listing the tests failed: {}", listed.status));
     }
-    let mut names: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+    let names: Vec<String> = String::from_utf8_lossy(&listed.stdout)
         .lines()
         .filter_map(|line| line.strip_suffix(": test"))
         .map(str::to_owned)
         .collect();
-    names.sort();
-    names.dedup();
-    let mine: Vec<String> = names
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| i % n == k - 1)
-        .map(|(_, name)| name)
-        .collect();
+    let mine = deal(names, k, n);
     println!(
         "    slice {k}/{n} of step `{}`: {} tests",
         step.name,
@@ -634,6 +632,36 @@ fn sliced(
         sliced.args.extend(mine);
     }
     Ok(sliced)
+}
+
+/// The names of slice `k` of `n` (1-based): sorted, duplicates removed, dealt round-robin.
+pub fn deal(mut names: Vec<String>, k: usize, n: usize) -> Vec<String> {
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(_, name)| name)
+        .collect()
+}
+
+/// The step named `name` with the default settings (its shape does not depend on them).
+fn step_named(name: &str) -> Option<Step> {
+    let context = Context::from_env(workspace_root(), Profile::Quick, |_| None);
+    steps(&context).into_iter().find(|step| step.name == name)
+}
+
+/// Whether step `name` counts tests, and the columns of the pattern table it fills.
+pub fn step_template(name: &str) -> (bool, &'static [Tier]) {
+    step_named(name).map_or((false, &[]), |step| (step.tests, step.tiers))
+}
+
+/// Whether `--partition` deals step `name`'s tests among the slices (the merge's tests slice a
+/// summary as the gate would).
+#[cfg(test)]
+pub fn step_is_partitioned(name: &str) -> bool {
+    step_named(name).is_some_and(|step| step.partitioned)
 }
 
 /// Runs one step: its stdout (libtest) and stderr (cargo, the models' reports) are echoed as they

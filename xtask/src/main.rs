@@ -7,6 +7,7 @@
 
 mod gate;
 mod matrix;
+mod merge;
 mod miri;
 mod mutants;
 mod report;
@@ -23,7 +24,8 @@ USAGE:
 COMMANDS:
     gate    run the correctness gate (fmt, clippy, doc, tests, tokio's own tests, loom
             models, shuttle schedules, simulation seeds) and write a summary to
-            target/gate/summary.{json,md}; `cargo xtask gate --help` for more
+            target/gate/summary.{json,md}; `cargo xtask gate --help` for more;
+            `cargo xtask gate merge <DIR>...` merges the slices of a partitioned gate
     miri    the tests that reach unsafe code under Miri (nightly)
     mutants mutation testing of src/ with cargo-mutants, loom included;
             `cargo xtask mutants --help` for more
@@ -37,6 +39,7 @@ COMMANDS:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("gate") if args.get(1).is_some_and(|arg| arg == "merge") => merge::run(&args[2..]),
         Some("gate") => match gate::Options::parse(&args[1..]) {
             Ok(Some(options)) => gate::run(&options),
             Ok(None) => {
