@@ -25,14 +25,15 @@ USAGE:
 
 Runs, in order, streaming their output:
     1. fmt            cargo fmt --all --check
-    2. clippy         cargo clippy --all-targets -- -D warnings
+    2. clippy         cargo clippy --workspace --all-targets -- -D warnings
     3. clippy-loom    the same under RUSTFLAGS+=\"--cfg loom\" in target/loom (the loom build's dir)
     4. clippy-shuttle the same under RUSTFLAGS+=\"--cfg shuttle\" in target/shuttle (the shuttle
                       build's dir)
     5. doc            RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps --document-private-items
                       (a dead link in private docs fails too)
-    6. test           cargo test --no-fail-fast   (unit, tests/*.rs incl. proptest, sim-tests,
-                      doctests; all but the turmoil property, which step 11 runs)
+    6. test           cargo test --workspace --no-fail-fast   (unit, tests/*.rs incl. proptest,
+                      sim-tests, doctests, the test server's and the xtask's own tests; all but
+                      the turmoil property, which step 11 runs)
     7. tokio-tests    cargo xtask tokio-tests   (tokio's own integration tests of Semaphore,
                       Mutex and RwLock with their imports swapped for ours, in a scratch crate
                       under target/tokio-tests; a verdict per test in
@@ -386,6 +387,16 @@ pub fn steps(context: &Context) -> Vec<Step> {
         shuttle_env.push(("SHUTTLE_SEED".into(), seed.clone()));
     }
     let clippy = ["clippy", "--all-targets", "--", "-D", "warnings"];
+    // The std build covers the whole workspace: the test server's and the xtask's own tests (the
+    // summary merge, the workflow files) run and are linted with the crate's.
+    let clippy_workspace = [
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ];
     let mut release_models = vec!["test", "--release", "--no-fail-fast"];
     for model in RELEASE_ARITH_TESTS {
         release_models.extend(["--test", model]);
@@ -407,7 +418,7 @@ pub fn steps(context: &Context) -> Vec<Step> {
     ];
     vec![
         step("fmt", &["fmt", "--all", "--check"], vec![], &[]),
-        step("clippy", &clippy, vec![], &[]),
+        step("clippy", &clippy_workspace, vec![], &[]),
         // Same flags and target directory as the loom step, which then builds incrementally.
         step("clippy-loom", &clippy, loom_build(), &[]),
         // Likewise for the shuttle step.
@@ -423,7 +434,14 @@ pub fn steps(context: &Context) -> Vec<Step> {
         // again here in debug, where 10 000 cases took most of the deep test step.
         step(
             "test",
-            &["test", "--no-fail-fast", "--", "--skip", SIM_PROPERTY],
+            &[
+                "test",
+                "--workspace",
+                "--no-fail-fast",
+                "--",
+                "--skip",
+                SIM_PROPERTY,
+            ],
             vec![("PROPTEST_CASES".into(), context.proptest_cases.clone())],
             &[Tier::Tests, Tier::Proptest],
         ),
@@ -919,13 +937,14 @@ mod tests {
             lines,
             [
                 "cargo fmt --all --check",
-                "cargo clippy --all-targets -- -D warnings",
+                "cargo clippy --workspace --all-targets -- -D warnings",
                 "RUSTFLAGS='--cfg loom' CARGO_TARGET_DIR=target/loom \
                  cargo clippy --all-targets -- -D warnings",
                 "RUSTFLAGS='--cfg shuttle' CARGO_TARGET_DIR=target/shuttle \
                  cargo clippy --all-targets -- -D warnings",
                 "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps --document-private-items",
-                "PROPTEST_CASES=256 cargo test --no-fail-fast -- --skip properties::fetch_invariants",
+                "PROPTEST_CASES=256 cargo test --workspace --no-fail-fast -- --skip \
+                 properties::fetch_invariants",
                 "cargo xtask tokio-tests",
                 "CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=false \
                  CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=false \

@@ -12,6 +12,7 @@ mod miri;
 mod mutants;
 mod report;
 mod tokio_tests;
+mod workflows;
 
 use std::process::ExitCode;
 
