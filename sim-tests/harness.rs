@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use async_patterns::fetch::{AttemptRecord, Client, Connect, FetchError, Response, RetryPolicy};
+use async_patterns::fetch::{
+    AttemptRecord, Client, Connect, FetchError, Phase, Response, RetryPolicy,
+};
 use async_patterns::time::TokioClock;
 use async_patterns_test_server::{Response as Reply, TestServer};
 use tokio::time::Instant;
@@ -1012,6 +1014,34 @@ pub fn ok_after(run: &Run, attempts: usize) -> Result<(), String> {
         return Err(format!("expected success, got {error:?}"));
     }
     attempt_count(run, attempts)
+}
+
+/// The call failed with `FetchError::Http` (a broken exchange) in `phase`.
+pub fn http_error_in(run: &Run, phase: Phase) -> Result<(), String> {
+    let error = run.error()?;
+    ensure(
+        matches!(error, FetchError::Http { phase: got, .. } if *got == phase),
+        || format!("expected Http {{ {phase:?} }}, got {error:?}"),
+    )
+}
+
+/// The call ended with `FetchError::Timeout` in `phase`, whatever failed before it.
+pub fn timeout_in(run: &Run, phase: Phase) -> Result<(), String> {
+    let error = run.error()?;
+    ensure(
+        matches!(error, FetchError::Timeout { phase: got, .. } if *got == phase),
+        || format!("expected Timeout {{ {phase:?} }}, got {error:?}"),
+    )
+}
+
+/// The call ended with `FetchError::Timeout` in `phase`, with no failure before it (the
+/// deadline struck in its first attempt's `phase`).
+pub fn timed_out_in(run: &Run, phase: Phase) -> Result<(), String> {
+    let error = run.error()?;
+    ensure(
+        matches!(error, FetchError::Timeout { phase: got, last: None } if *got == phase),
+        || format!("expected Timeout {{ {phase:?}, last: None }}, got {error:?}"),
+    )
 }
 
 /// The call made exactly `attempts` attempts.

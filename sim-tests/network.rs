@@ -22,7 +22,8 @@ use async_patterns_test_server::Response as Reply;
 
 use crate::harness::{
     HostFault, Method, NetFault, Policy, Run, Scenario, attempt_count, attempt_failed,
-    cut_at_deadline, ensure, ok_after, requests, run_seeds, says,
+    cut_at_deadline, ensure, http_error_in, ok_after, requests, run_seeds, says, timed_out_in,
+    timeout_in,
 };
 
 fn ms(millis: u64) -> Duration {
@@ -61,17 +62,7 @@ fn latency_beyond_deadline() {
         ..Scenario::new("latency_beyond_deadline")
     }
     .expect(move |run| {
-        let error = run.error()?;
-        ensure(
-            matches!(
-                error,
-                FetchError::Timeout {
-                    phase: Phase::Headers,
-                    last: None
-                }
-            ),
-            || format!("expected Timeout {{ Headers }}, got {error:?}"),
-        )?;
+        timed_out_in(run, Phase::Headers)?;
         attempt_count(run, 1)?;
         cut_at_deadline(run, deadline)
     });
@@ -159,17 +150,7 @@ fn hold_response_post_not_retried() {
         ..Scenario::new("hold_response_post_not_retried")
     }
     .expect(|run| {
-        let error = run.error()?;
-        ensure(
-            matches!(
-                error,
-                FetchError::Timeout {
-                    phase: Phase::Headers,
-                    ..
-                }
-            ),
-            || format!("expected Timeout {{ Headers }}, got {error:?}"),
-        )?;
+        timeout_in(run, Phase::Headers)?;
         attempt_count(run, 1)?;
         // Delivered on release together with the client's FIN: dropped by hyper before the
         // application saw it (see `hold_response_then_release`).
@@ -366,17 +347,7 @@ fn crash_during_request_then_bounce() {
 fn crash_during_request_post_not_retried() {
     let scenario =
         crash_then_bounce("crash_during_request_post_not_retried", Method::Post).expect(|run| {
-            let error = run.error()?;
-            ensure(
-                matches!(
-                    error,
-                    FetchError::Http {
-                        phase: Phase::Headers,
-                        ..
-                    }
-                ),
-                || format!("expected Http {{ Headers }}, got {error:?}"),
-            )?;
+            http_error_in(run, Phase::Headers)?;
             attempt_count(run, 1)?;
             requests(run, 1)
         });
@@ -485,17 +456,7 @@ fn pooled_connection_silently_dead() {
 fn pooled_connection_silently_dead_post() {
     let scenario =
         restarted_silently("pooled_connection_silently_dead_post", Method::Post).expect(|run| {
-            let error = run.error()?;
-            ensure(
-                matches!(
-                    error,
-                    FetchError::Http {
-                        phase: Phase::Headers,
-                        ..
-                    }
-                ),
-                || format!("expected Http {{ Headers }}, got {error:?}"),
-            )?;
+            http_error_in(run, Phase::Headers)?;
             attempt_count(run, 1)?;
             requests(run, 0)
         });

@@ -9,7 +9,7 @@ use async_patterns_test_server::Response as Reply;
 
 use crate::harness::{
     BODY, Method, Policy, Scenario, attempt_count, attempt_failed, cut_at_deadline, ensure,
-    ok_after, requests, run_seeds, says,
+    http_error_in, ok_after, requests, run_seeds, says, timed_out_in,
 };
 
 fn ms(millis: u64) -> Duration {
@@ -64,17 +64,7 @@ fn delay_headers_past_deadline() {
         ..Scenario::new("delay_headers_past_deadline")
     }
     .expect(move |run| {
-        let error = run.error()?;
-        ensure(
-            matches!(
-                error,
-                FetchError::Timeout {
-                    phase: Phase::Headers,
-                    last: None
-                }
-            ),
-            || format!("expected Timeout {{ Headers }}, got {error:?}"),
-        )?;
+        timed_out_in(run, Phase::Headers)?;
         attempt_count(run, 1)?;
         cut_at_deadline(run, deadline)
     });
@@ -97,17 +87,7 @@ fn stall_body_past_deadline() {
         ..Scenario::new("stall_body_past_deadline")
     }
     .expect(move |run| {
-        let error = run.error()?;
-        ensure(
-            matches!(
-                error,
-                FetchError::Timeout {
-                    phase: Phase::Body,
-                    last: None
-                }
-            ),
-            || format!("expected Timeout {{ Body }}, got {error:?}"),
-        )?;
+        timed_out_in(run, Phase::Body)?;
         attempt_count(run, 1)?;
         cut_at_deadline(run, deadline)
     });
@@ -160,17 +140,7 @@ fn trickle_body_past_deadline() {
         ..Scenario::new("trickle_body_past_deadline")
     }
     .expect(move |run| {
-        let error = run.error()?;
-        ensure(
-            matches!(
-                error,
-                FetchError::Timeout {
-                    phase: Phase::Body,
-                    last: None
-                }
-            ),
-            || format!("expected Timeout {{ Body }}, got {error:?}"),
-        )?;
+        timed_out_in(run, Phase::Body)?;
         cut_at_deadline(run, deadline)
     });
     run_seeds(&scenario);
@@ -205,17 +175,7 @@ fn close_mid_body_post_not_retried() {
         ..Scenario::new("close_mid_body_post_not_retried")
     }
     .expect(|run| {
-        let error = run.error()?;
-        ensure(
-            matches!(
-                error,
-                FetchError::Http {
-                    phase: Phase::Body,
-                    ..
-                }
-            ),
-            || format!("expected Http {{ Body }}, got {error:?}"),
-        )?;
+        http_error_in(run, Phase::Body)?;
         attempt_count(run, 1)?;
         requests(run, 1)
     });

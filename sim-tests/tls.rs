@@ -12,11 +12,11 @@
 
 use std::time::Duration;
 
-use async_patterns::fetch::{FetchError, Phase};
+use async_patterns::fetch::Phase;
 
 use crate::harness::{
-    Method, NetFault, Policy, Run, Scenario, attempt_count, attempt_failed, ensure, ok_after,
-    requests, run_seeds, says,
+    Method, NetFault, Policy, Run, Scenario, attempt_count, attempt_failed, ensure, http_error_in,
+    ok_after, requests, run_seeds, says, timed_out_in,
 };
 use crate::network::{crash_then_bounce, lossy};
 
@@ -92,17 +92,7 @@ fn tls_handshake_partitioned_past_the_deadline() {
         )
     }
     .expect(|run| {
-        let error = run.error()?;
-        ensure(
-            matches!(
-                error,
-                FetchError::Timeout {
-                    phase: Phase::Tls,
-                    last: None
-                }
-            ),
-            || format!("expected Timeout {{ Tls }}, got {error:?}"),
-        )?;
+        timed_out_in(run, Phase::Tls)?;
         attempt_count(run, 1)?;
         requests(run, 0)
     });
@@ -135,17 +125,7 @@ fn tls_crash_after_handshake_post_not_retried() {
         ..crash_then_bounce("tls_crash_after_handshake_post_not_retried", Method::Post)
     }
     .expect(|run| {
-        let error = run.error()?;
-        ensure(
-            matches!(
-                error,
-                FetchError::Http {
-                    phase: Phase::Headers,
-                    ..
-                }
-            ),
-            || format!("expected Http {{ Headers }}, got {error:?}"),
-        )?;
+        http_error_in(run, Phase::Headers)?;
         attempt_count(run, 1)?;
         requests(run, 1)
     });

@@ -127,19 +127,25 @@ async fn an_ip_literal_is_verified_against_the_certificate_s_ip_names() {
     assert_eq!(&body[..], b"by address");
 }
 
-#[tokio::test]
-async fn a_certificate_for_another_name_is_refused_and_not_retried() {
-    let ca = Ca::new("test CA");
+/// A GET of `https://localhost` by `client` from a server presenting `leaf`: refused in the
+/// handshake, typed, not retried, its cause once; returns rustls's verdict.
+async fn refused(leaf: &Leaf, client: Client) -> rustls::Error {
     let server = TestServer::new(Response::ok("never"));
-    let port = serve_tls(&server, &ca.leaf(&["other.example"])).await;
-    let error = client(&ca)
+    let port = serve_tls(&server, leaf).await;
+    let error = client
         .get_bytes(
             &format!("https://localhost:{port}/"),
             Duration::from_secs(5),
         )
         .await
         .unwrap_err();
-    let source = assert_refused_once(&error, &server);
+    assert_refused_once(&error, &server)
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_is_refused_and_not_retried() {
+    let ca = Ca::new("test CA");
+    let source = refused(&ca.leaf(&["other.example"]), client(&ca)).await;
     assert!(
         matches!(
             source,
@@ -154,16 +160,7 @@ async fn a_certificate_for_another_name_is_refused_and_not_retried() {
 #[tokio::test]
 async fn an_expired_certificate_is_refused_and_not_retried() {
     let ca = Ca::new("test CA");
-    let server = TestServer::new(Response::ok("never"));
-    let port = serve_tls(&server, &ca.expired_leaf(&["localhost"])).await;
-    let error = client(&ca)
-        .get_bytes(
-            &format!("https://localhost:{port}/"),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap_err();
-    let source = assert_refused_once(&error, &server);
+    let source = refused(&ca.expired_leaf(&["localhost"]), client(&ca)).await;
     assert!(
         matches!(
             source,
@@ -178,17 +175,9 @@ async fn an_expired_certificate_is_refused_and_not_retried() {
 #[tokio::test]
 async fn a_certificate_from_an_unknown_ca_is_refused_by_the_default_roots() {
     let ca = Ca::new("test CA");
-    let server = TestServer::new(Response::ok("never"));
-    let port = serve_tls(&server, &ca.leaf(&["localhost"])).await;
+    let leaf = ca.leaf(&["localhost"]);
     // The default client trusts Mozilla's roots, which do not include this CA.
-    let error = Client::new()
-        .get_bytes(
-            &format!("https://localhost:{port}/"),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap_err();
-    let source = assert_refused_once(&error, &server);
+    let source = refused(&leaf, Client::new()).await;
     assert!(
         matches!(
             source,
@@ -197,20 +186,15 @@ async fn a_certificate_from_an_unknown_ca_is_refused_by_the_default_roots() {
         "{source:?}"
     );
     // Another CA's roots are no better.
-    let error = client(&Ca::new("another CA"))
-        .get_bytes(
-            &format!("https://localhost:{port}/"),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap_err();
+    let source = refused(&leaf, client(&Ca::new("another CA"))).await;
     assert!(
         matches!(
-            assert_refused_once(&error, &server),
-            rustls::Error::InvalidCertificate(CertificateError::BadSignature)
-                | rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+            source,
+            rustls::Error::InvalidCertificate(
+                CertificateError::BadSignature | CertificateError::UnknownIssuer
+            )
         ),
-        "{error:?}"
+        "{source:?}"
     );
 }
 

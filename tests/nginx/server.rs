@@ -17,6 +17,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "../support/local_server.rs"]
+mod local_server;
+
+use local_server::{is_root, user_or_nobody};
+
 /// What to say when nginx is missing.
 const INSTALL_HINT: &str = "install nginx (Debian/Ubuntu: `apt-get install nginx`, which \
      provides /usr/sbin/nginx) or point NGINX_BIN at the binary";
@@ -124,7 +129,7 @@ impl Nginx {
     /// exited instead of coming up.
     fn try_start(bin: &Path, tls: Option<(&str, &str)>) -> Result<Nginx, String> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let worker = is_root().then(worker_user);
+        let worker = is_root().then(|| user_or_nobody("www-data"));
         // /tmp when root: the workers (unprivileged) must reach the docroot through every parent.
         let base = if worker.is_some() {
             PathBuf::from("/tmp")
@@ -394,29 +399,6 @@ fn write(path: &Path, contents: &[u8]) {
 fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .unwrap_or_else(|error| panic!("chmod {}: {error}", path.display()));
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
-}
-
-/// `www-data` if that user exists (Debian's nginx runs as it), else `nobody`.
-fn worker_user() -> String {
-    let exists = |user: &str| {
-        Command::new("id")
-            .arg("-u")
-            .arg(user)
-            .output()
-            .is_ok_and(|output| output.status.success())
-    };
-    if exists("www-data") {
-        "www-data".to_owned()
-    } else {
-        "nobody".to_owned()
-    }
 }
 
 /// The user's primary group (`nobody`'s is `nogroup` on Debian, `nobody` elsewhere): nginx's

@@ -6,6 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[path = "../support/local_server.rs"]
+mod local_server;
+
+use local_server::{is_root, user_or_nobody};
+
 /// What to say when the server binaries are missing.
 const INSTALL_HINT: &str = "install the PostgreSQL server (Debian/Ubuntu: `apt-get install \
      postgresql`, which provides initdb and pg_ctl) or point PG_BIN at the directory holding them";
@@ -37,7 +42,7 @@ impl PgServer {
     fn start(bin: PathBuf) -> PgServer {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let run_as = if is_root() {
-            Some(unprivileged_user())
+            Some(user_or_nobody("postgres"))
         } else {
             None
         };
@@ -208,29 +213,6 @@ fn find_binaries() -> Option<PathBuf> {
         .unwrap_or_default()
         .into_iter()
         .find(|dir| has_both(dir))
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
-}
-
-/// `postgres` if that user exists (the Debian package creates it), else `nobody`.
-fn unprivileged_user() -> String {
-    let exists = |user: &str| {
-        Command::new("id")
-            .arg("-u")
-            .arg(user)
-            .output()
-            .is_ok_and(|output| output.status.success())
-    };
-    if exists("postgres") {
-        "postgres".to_owned()
-    } else {
-        "nobody".to_owned()
-    }
 }
 
 fn free_port() -> u16 {
