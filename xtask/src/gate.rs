@@ -31,24 +31,26 @@ Runs, in order, streaming their output:
                       build's dir)
     5. doc            RUSTDOCFLAGS=\"-D warnings\" cargo doc --no-deps --document-private-items
                       (a dead link in private docs fails too)
-    6. test           cargo test --workspace --no-fail-fast   (unit, tests/*.rs incl. proptest,
-                      sim-tests, doctests, the test server's and the xtask's own tests; all but
-                      the turmoil property, which step 11 runs)
-    7. tokio-tests    cargo xtask tokio-tests   (tokio's own integration tests of Semaphore,
+    6. test           cargo test --workspace --tests --no-fail-fast   (unit, tests/*.rs incl.
+                      proptest, sim-tests, the test server's and the xtask's own tests; all but
+                      the turmoil property, which the sim step runs)
+    7. doctest        cargo test --workspace --doc   (the examples in the docs; whole, in slice
+                      1 of a partitioned gate: rustdoc cannot filter by a name with spaces)
+    8. tokio-tests    cargo xtask tokio-tests   (tokio's own integration tests of Semaphore,
                       Mutex and RwLock with their imports swapped for ours, in a scratch crate
                       under target/tokio-tests; a verdict per test in
                       target/tokio-tests/report.md; its tests count in the step table, not in
                       the pattern table)
-    8. no-overflow-checks
+    9. no-overflow-checks
                       cargo test --release --test <each *_model> --test semaphore --test rate,
                       with overflow checks and debug assertions off (the profile users ship),
                       in target/release-arith
-    9. loom           cargo test --release --test loom -- --nocapture --test-threads=1
+   10. loom           cargo test --release --test loom -- --nocapture --test-threads=1
                       (--cfg loom, target/loom; one model at a time)
-   10. shuttle        cargo test --release --test shuttle -- --nocapture --test-threads=1
+   11. shuttle        cargo test --release --test shuttle -- --nocapture --test-threads=1
                       (--cfg shuttle, target/shuttle; SHUTTLE_ITERATIONS random and as many PCT
                       schedules per test, one test at a time)
-   11. sim            cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
+   12. sim            cargo test --release --test sim   (the simulation seed sweep, SIM_SEEDS, and
                       the turmoil property, PROPTEST_CASES)
 then prints a summary: per step pass/fail, wall time and test counts, and per pattern x tier
 (tests, proptest, loom, shuttle, sim) what ran (tests; properties x cases; loom models, their
@@ -121,13 +123,14 @@ const RELEASE_ARITH_TESTS: [&str; 9] = [
 const SIM_PROPERTY: &str = "properties::fetch_invariants";
 
 /// The step names, in the order they run.
-pub const STEP_NAMES: [&str; 11] = [
+pub const STEP_NAMES: [&str; 12] = [
     "fmt",
     "clippy",
     "clippy-loom",
     "clippy-shuttle",
     "doc",
     "test",
+    "doctest",
     "tokio-tests",
     "no-overflow-checks",
     "loom",
@@ -353,8 +356,9 @@ pub fn steps(context: &Context) -> Vec<Step> {
             env,
             tests,
             // tokio-tests is not `cargo test`: it cannot list its tests for a slice, and it is
-            // short enough to run whole.
-            partitioned: tests && name != "tokio-tests",
+            // short enough to run whole. Nor can the doctests be sliced: rustdoc splits its
+            // filters at spaces, and every doctest's name has some.
+            partitioned: tests && !matches!(name, "tokio-tests" | "doctest"),
             tiers,
         }
     };
@@ -437,6 +441,7 @@ pub fn steps(context: &Context) -> Vec<Step> {
             &[
                 "test",
                 "--workspace",
+                "--tests",
                 "--no-fail-fast",
                 "--",
                 "--skip",
@@ -444,6 +449,13 @@ pub fn steps(context: &Context) -> Vec<Step> {
             ],
             vec![("PROPTEST_CASES".into(), context.proptest_cases.clone())],
             &[Tier::Tests, Tier::Proptest],
+        ),
+        // The examples in the docs, whole in slice 1 (see `partitioned` above).
+        step(
+            "doctest",
+            &["test", "--workspace", "--doc", "--no-fail-fast"],
+            vec![],
+            &[Tier::Tests],
         ),
         // tokio's own tests of the types we replace, against ours (`cargo xtask tokio-tests`,
         // through the alias in .cargo/config.toml): its libtest lines count in the step table.
@@ -943,8 +955,9 @@ mod tests {
                 "RUSTFLAGS='--cfg shuttle' CARGO_TARGET_DIR=target/shuttle \
                  cargo clippy --all-targets -- -D warnings",
                 "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps --document-private-items",
-                "PROPTEST_CASES=256 cargo test --workspace --no-fail-fast -- --skip \
+                "PROPTEST_CASES=256 cargo test --workspace --tests --no-fail-fast -- --skip \
                  properties::fetch_invariants",
+                "cargo test --workspace --doc --no-fail-fast",
                 "cargo xtask tokio-tests",
                 "CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=false \
                  CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=false \
@@ -964,7 +977,7 @@ mod tests {
         assert_eq!(
             tests,
             [
-                false, false, false, false, false, true, true, true, true, true, true
+                false, false, false, false, false, true, true, true, true, true, true, true
             ]
         );
         let partitioned: Vec<&str> = steps
@@ -1018,7 +1031,7 @@ mod tests {
         let steps = steps(&context(&[]));
         let names: Vec<&str> = steps.iter().map(|s| s.name).collect();
         let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
-        assert_eq!(at("tokio-tests"), at("test") + 1);
+        assert_eq!(at("tokio-tests"), at("doctest") + 1);
         let step = &steps[at("tokio-tests")];
         assert_eq!(step.args, ["xtask", "tokio-tests"]);
         assert!(step.env.is_empty());
