@@ -35,6 +35,12 @@ mod unwind;
 
 pub use panicked::Panicked;
 
+/// The README's examples, compiled and run with the doc tests (`cargo test --doc`), so that what
+/// a reader copies from it works. Not in the model builds, whose primitives only run in a model.
+#[cfg(all(doctest, not(any(loom, shuttle))))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
+
 #[doc(hidden)]
 pub mod __private {
     /// Whether this build uses a model checker's primitives (`--cfg loom` or `--cfg shuttle`):
