@@ -1,9 +1,9 @@
 //! A connection pool on the semaphore core: bounded waits, FIFO checkout, cancel-safe `get()`.
 //!
-//! The guide's pool (deadpool-postgres with `PoolConfig::new(10)`) sets no timeouts: with all ten
-//! connections checked out, the 11th `get()` waits forever. This is the same pattern with every
-//! wait bounded: `tests/conn_pool.rs` replays that exhausted pool and gets
-//! [`PoolError::Timeout`] naming [`GetPhase::Wait`] instead of a hang.
+//! A pool configured with a size and no timeouts (deadpool-postgres with `PoolConfig::new(10)`,
+//! say) has its 11th `get()` wait forever once all ten connections are checked out. This is the
+//! same pattern with every wait bounded: that exhausted pool gives [`PoolError::Timeout`] naming
+//! [`GetPhase::Wait`] instead of a hang (the crate's tests replay it).
 //!
 //! A [`Pool`] hands out objects made by a [`Manager`] (a PostgreSQL one is in `postgres`, behind
 //! the `postgres` cargo feature). Its slots are permits of this crate's fair

@@ -82,7 +82,8 @@ impl Response {
     }
 }
 
-/// An HTTP/1.1 client whose calls each end within one deadline. See the [module docs](super).
+/// An HTTP/1.1 and HTTPS client whose calls each end within one deadline. See the
+/// [module docs](super).
 pub struct Client<C: Connect = TcpConnector, K: Clock = TokioClock> {
     inner: Arc<Inner<C, K>>,
 }

@@ -1,5 +1,6 @@
 //! The fetch path's one error type: one variant per failure, each cause carried exactly once — as
-//! `source()`, never also in the message (the guide's error printed its cause twice).
+//! `source()`, never also in the message (an error that prints its cause in its own message and
+//! again as its `source()` shows it twice in every report).
 
 // Numbers from callers and from the network: every arithmetic on them is checked or saturating,
 // and this lint keeps it so; what is left says why it cannot overflow.

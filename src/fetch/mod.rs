@@ -1,9 +1,9 @@
 //! Fetching over HTTP/1.1 and HTTPS with one deadline for the whole call, retries with seeded
 //! jitter, redirects by policy, and typed errors.
 //!
-//! The guide's `fetch_with_timeout` wraps only the request in a timeout, so the body read is
-//! unbounded (measured: a body sent after 8 s returned `Ok` after 8.03 s under a 5 s timeout), and
-//! its error type prints its cause twice. Here:
+//! The usual copy-pasted fetch wraps `tokio::time::timeout` around sending the request only, so
+//! the body read is unbounded (measured: a body sent after 8 s returned `Ok` after 8.03 s under a
+//! 5 s timeout), and its error type prints its cause twice. Here:
 //!
 //! - **One deadline covers everything**: connecting, the TLS handshake, sending, the response
 //!   head, the body, every redirect, every retry and every backoff sleep. A backoff sleep that would end past the deadline is not
@@ -32,8 +32,8 @@
 //! - **Typed errors**: one [`FetchError`] variant per failure, each cause appearing exactly once
 //!   in the `source()` chain. Bodies over the limit are refused ([`FetchError::BodyTooLarge`]).
 //! - **Any stream**: the client speaks HTTP (hyper), with or without TLS, over whatever a
-//!   [`Connect`] opens — tokio TCP by default, turmoil's TCP in the simulations (`sim-tests/`). Time comes from the injected
-//!   [`Clock`](crate::time::Clock).
+//!   [`Connect`] opens — tokio TCP by default, turmoil's simulated TCP in the crate's network
+//!   simulations. Time comes from the injected [`Clock`](crate::time::Clock).
 //!
 //! # Example
 //!
@@ -53,9 +53,8 @@
 //! # }
 //! ```
 //!
-//! `tests/fetch.rs` and `tests/fetch_tls.rs` run the same calls against a fault-injecting test
-//! server (the unpublished `async-patterns-test-server` crate of this workspace) on loopback,
-//! `tests/real_server.rs` against nginx, and `sim-tests/` under turmoil's network faults.
+//! The crate's repository runs the same calls against a fault-injecting test server on loopback,
+//! over HTTP and HTTPS, against nginx, and under turmoil's simulated network faults.
 
 mod client;
 mod connect;

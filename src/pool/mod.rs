@@ -1,10 +1,11 @@
 //! A bounded worker pool: `workers` jobs at a time, a bounded queue with backpressure, blocking
 //! jobs kept off the async threads, and a shutdown that loses nothing it accepted.
 //!
-//! The guide's pool clones an `mpsc::Receiver` (which does not compile); with the obvious fix it
-//! runs synchronous jobs on async worker threads (a 10 ms heartbeat stalled for 2 s), a panicking
-//! job kills its worker for good, and nothing lets the caller wait (20 accepted jobs, 0 run before
-//! `main` returned). `tests/pool.rs` replays each of those against it and against this pool.
+//! The usual copy-pasted pool — worker tasks looping on a shared `mpsc` receiver behind a mutex —
+//! runs synchronous jobs on async worker threads (a 10 ms heartbeat stalled for 2 s), lets a
+//! panicking job kill its worker for good, and gives the caller nothing to wait on (20 accepted
+//! jobs, 0 run before `main` returned). The crate's tests replay each of those against it and
+//! against this pool.
 //!
 //! # Guarantees
 //!

@@ -70,8 +70,10 @@
 //! under the scopes' locks (a `track` holds those of the scope and of all its ancestors, so that
 //! it cannot slip in after an ancestor's trigger has counted zero).
 //!
-//! Each guarantee is tested in `tests/shutdown.rs` (both runtime flavours, paused time, the
-//! guide's three failures replayed beside ours, a real `SIGTERM`) and `loom-tests/shutdown.rs`
+//! Each guarantee is tested in `tests/shutdown.rs` (both runtime flavours, paused time, three
+//! copy-pasted shutdowns' failures replayed beside ours — a sleep instead of a wait, a `select!`
+//! that drops an in-flight job, a `send(()).unwrap()` that panics — a real `SIGTERM`) and
+//! `loom-tests/shutdown.rs`
 //! (every interleaving, up to a preemption bound, of `track`, `trigger` and `wait`, the last task
 //! ending, a child's `track` against the parent's trigger, concurrent triggers and the deadline
 //! path — with broken trackers the same models reject).

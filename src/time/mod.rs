@@ -5,7 +5,7 @@
 //!   time apply to it. (`std::time::Instant` is never read on a tested path: nothing simulates it.)
 //! - [`ManualClock`] only moves when told to ([`advance`](ManualClock::advance)); it needs no
 //!   runtime, so loom models and proptest drive time-dependent code with it.
-//! - [`QuantaClock`] (feature `quanta`, on by default) reads the CPU's timestamp counter: the
+//! - [`QuantaClock`](struct.QuantaClock.html) (feature `quanta`, on by default) reads the CPU's timestamp counter: the
 //!   cheap clock for a rate limiter on a hot path; not simulated.
 
 mod manual;
