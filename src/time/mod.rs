@@ -19,7 +19,10 @@ use std::time::Duration;
 pub use manual::ManualClock;
 #[cfg(all(feature = "quanta", not(loom)))]
 pub use quanta::QuantaClock;
-pub(crate) use timeout::{Elapsed, timeout_at};
+// The fetch path (not in the loom build) names the timeout's error; the others only match it.
+#[cfg(not(loom))]
+pub(crate) use timeout::Elapsed;
+pub(crate) use timeout::timeout_at;
 pub use tokio::time::Instant;
 
 /// A source of the current time and of sleeps, injected so tests can control time.
