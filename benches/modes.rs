@@ -7,6 +7,9 @@
 //! (rotating their order), many of each, and prints the spread of each: compare the
 //! distributions, not one draw.
 //!
+//! `semaphore/contended_128_hold0` (nothing held, 128 tasks) is bimodal the same way: a lock
+//! convoy or not, by how the tasks land.
+//!
 //! The worker pool's job overhead on 2 workers (`pool.rs`'s `job_mt`) moves between runs in the
 //! same way, for ours and for `tokio::spawn` alike (ratios 0.76-1.27 over five full runs), so it
 //! is measured here too, beside `tokio::spawn` + `JoinHandle` (the "tokio" of the ratio column)
@@ -36,8 +39,9 @@ mod bench {
 
     type Trial = Box<dyn Fn(&tokio::runtime::Runtime, u64) -> Duration>;
 
-    /// One implementation of one scenario: a fresh primitive per trial.
-    fn semaphore_trials(tasks: u64) -> Vec<(&'static str, Trial)> {
+    /// One implementation of one scenario: a fresh primitive per trial. `hold`: the permit is held
+    /// across a `yield_now` (`contended_N_yield`), else released at once (`contended_N_hold0`).
+    fn semaphore_trials(tasks: u64, hold: bool) -> Vec<(&'static str, Trial)> {
         vec![
             (
                 "ours",
@@ -46,7 +50,9 @@ mod bench {
                     spawn_split(rt, &s, tasks, tasks_ops, |s, _, ops| async move {
                         for _ in 0..ops {
                             let _p = s.acquire().await.unwrap();
-                            yield_now().await;
+                            if hold {
+                                yield_now().await;
+                            }
                         }
                     })
                 }),
@@ -58,7 +64,9 @@ mod bench {
                     spawn_split(rt, &s, tasks, tasks_ops, |s, _, ops| async move {
                         for _ in 0..ops {
                             let _p = s.acquire().await.unwrap();
-                            yield_now().await;
+                            if hold {
+                                yield_now().await;
+                            }
                         }
                     })
                 }),
@@ -70,7 +78,9 @@ mod bench {
                     spawn_split(rt, &s, tasks, tasks_ops, |s, _, ops| async move {
                         for _ in 0..ops {
                             let _p = s.acquire().await;
-                            yield_now().await;
+                            if hold {
+                                yield_now().await;
+                            }
                         }
                     })
                 }),
@@ -182,10 +192,17 @@ mod bench {
         );
         println!("|---|---|---:|---:|---:|---:|---:|---:|");
         let scenarios: Vec<(String, Vec<(&'static str, Trial)>)> = vec![
-            ("semaphore/contended_16_yield".into(), semaphore_trials(16)),
+            (
+                "semaphore/contended_16_yield".into(),
+                semaphore_trials(16, true),
+            ),
             (
                 "semaphore/contended_128_yield".into(),
-                semaphore_trials(128),
+                semaphore_trials(128, true),
+            ),
+            (
+                "semaphore/contended_128_hold0".into(),
+                semaphore_trials(128, false),
             ),
             ("mutex/contended_16_yield".into(), mutex_trials(16)),
             ("mutex/contended_128_yield".into(), mutex_trials(128)),
