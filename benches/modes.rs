@@ -7,7 +7,8 @@
 //! (rotating their order), many of each, and prints the spread of each: compare the
 //! distributions, not one draw.
 //!
-//! `semaphore/contended_128_hold0` (nothing held, 128 tasks) is bimodal the same way: a lock
+//! `rwlock/reads50_16_yield` is among them too, and `semaphore/contended_128_hold0` (nothing held,
+//! 128 tasks) is bimodal the same way: a lock
 //! convoy or not, by how the tasks land.
 //!
 //! The worker pool's job overhead on 2 workers (`pool.rs`'s `job_mt`) moves between runs in the
@@ -30,7 +31,7 @@ mod bench {
     use tokio::task::yield_now;
 
     use crate::common::jobs::{self, BATCH};
-    use crate::common::{spawn_split, two_workers};
+    use crate::common::{is_read, spawn_split, two_workers};
 
     /// Operations per trial, split over the tasks.
     const OPS: u64 = 40_000;
@@ -132,6 +133,34 @@ mod bench {
         ]
     }
 
+    /// The RwLock with `reads_in_10` tenths of reads, each lock held across a `yield_now`.
+    fn rwlock_trials(tasks: u64, reads_in_10: u64) -> Vec<(&'static str, Trial)> {
+        macro_rules! trial {
+            ($lock:expr) => {
+                Box::new(move |rt: &tokio::runtime::Runtime, tasks_ops| {
+                    let l = Arc::new($lock);
+                    spawn_split(rt, &l, tasks, tasks_ops, move |l, task, ops| async move {
+                        for i in 0..ops {
+                            if is_read(task, i, reads_in_10) {
+                                let guard = l.read().await;
+                                std::hint::black_box(*guard);
+                                yield_now().await;
+                            } else {
+                                *l.write().await += 1;
+                                yield_now().await;
+                            }
+                        }
+                    })
+                }) as Trial
+            };
+        }
+        vec![
+            ("ours", trial!(ours::RwLock::new(0u64))),
+            ("tokio", trial!(tokio::sync::RwLock::new(0u64))),
+            ("async-lock", trial!(async_lock::RwLock::new(0u64))),
+        ]
+    }
+
     /// Runs `ops` jobs, `BATCH` at a time, on `rt`, timing only the jobs.
     fn timed_batches<F, Fut>(rt: &tokio::runtime::Runtime, ops: u64, batch: F) -> Duration
     where
@@ -206,6 +235,7 @@ mod bench {
             ),
             ("mutex/contended_16_yield".into(), mutex_trials(16)),
             ("mutex/contended_128_yield".into(), mutex_trials(128)),
+            ("rwlock/reads50_16_yield".into(), rwlock_trials(16, 5)),
             ("pool/job_mt".into(), pool_trials()),
         ];
         for (name, implementations) in scenarios {

@@ -23,7 +23,7 @@ mod bench {
     use criterion::Criterion;
     use tokio::task::yield_now;
 
-    use super::common::{current_thread, spawn_split, two_workers};
+    use super::common::{current_thread, is_read, spawn_split, two_workers};
     use async_patterns::sync as ours;
 
     /// Times `$iters` runs of `$body` inside one `block_on` on `$rt`.
@@ -335,12 +335,6 @@ mod bench {
                 g.finish();
             }
         }
-    }
-
-    /// Whether operation `i` of task `task` reads, for a read share of `reads_in_10` tenths.
-    /// Tasks start at different offsets so that their writes do not line up.
-    fn is_read(task: u64, i: u64, reads_in_10: u64) -> bool {
-        (i + task * 3) % 10 < reads_in_10
     }
 
     pub fn rwlock_mix(c: &mut Criterion) {

@@ -84,6 +84,12 @@ pub fn scale(elapsed: Duration, wanted: u64, done: u64) -> Duration {
 
 /// The worker pool's job scenario (`pool.rs`, and `modes.rs`'s `pool/job_mt`): start `BATCH`
 /// trivial jobs, then await every output, with ours and with each peer.
+/// Whether operation `i` of task `task` reads, for a read share of `reads_in_10` tenths (the
+/// RwLock's mixed scenarios). Tasks start at different offsets so that their writes do not line up.
+pub fn is_read(task: u64, i: u64, reads_in_10: u64) -> bool {
+    (i + task * 3) % 10 < reads_in_10
+}
+
 pub mod jobs {
     use std::hint::black_box;
 
