@@ -103,8 +103,9 @@ struct Inner<C: Connect, K: Clock> {
 /// An open HTTP/1.1 connection: the request half, and the task driving the socket, aborted (so
 /// the socket is closed) when the connection is dropped.
 struct Conn {
-    /// `scheme://host:port`.
-    origin: String,
+    /// `host:port`, and whether it speaks TLS: a connection serves only calls to the same.
+    authority: String,
+    https: bool,
     sender: SendRequest<Full<Bytes>>,
     _driver: AbortOnDrop,
 }
@@ -546,7 +547,7 @@ impl<C: Connect, K: Clock> Inner<C, K> {
         resent: &mut bool,
     ) -> Result<Response, FetchError> {
         let request = || build_request(method, target, body);
-        let (mut conn, reused) = match self.take_idle(&target.origin) {
+        let (mut conn, reused) = match self.take_idle(target) {
             Some(conn) => (conn, true),
             None => (self.open(target, until).await?, false),
         };
@@ -667,11 +668,14 @@ impl<C: Connect, K: Clock> Inner<C, K> {
             .map_err(|Elapsed| FetchError::Timeout { phase, last: None })
     }
 
-    fn take_idle(&self, origin: &str) -> Option<Conn> {
+    fn take_idle(&self, target: &Target) -> Option<Conn> {
         let mut idle = lock(&self.idle);
         // Connections the server has closed meanwhile are dropped here, not handed out.
         idle.retain(|conn| !conn.sender.is_closed());
-        let at = idle.iter().rposition(|conn| conn.origin == origin)?;
+        let https = target.tls.is_some();
+        let at = idle
+            .iter()
+            .rposition(|conn| conn.https == https && conn.authority == target.authority)?;
         Some(idle.swap_remove(at))
     }
 
@@ -718,7 +722,8 @@ where
         let _ = connection.await;
     });
     Ok(Conn {
-        origin: target.origin.clone(),
+        authority: target.authority.clone(),
+        https: target.tls.is_some(),
         sender,
         _driver: AbortOnDrop(driver.abort_handle()),
     })

@@ -18,10 +18,8 @@ pub(super) struct Target {
     /// Without brackets for an IPv6 literal: what the connector resolves.
     pub(super) host: String,
     pub(super) port: u16,
-    /// `host:port`, the name in errors.
+    /// `host:port`: the name in errors, and with the scheme the key for reusing connections.
     pub(super) authority: String,
-    /// `scheme://host:port`: connections are reused only for the same one.
-    pub(super) origin: String,
     /// `host`, with `:port` when it is not the scheme's default.
     pub(super) host_header: String,
     pub(super) path_and_query: String,
@@ -80,13 +78,11 @@ impl Target {
         } else {
             None
         };
-        let scheme = if https { "https" } else { "http" };
         Ok(Target {
             tls,
             host: bare_host.to_owned(),
             port,
             authority: format!("{host}:{port}"),
-            origin: format!("{scheme}://{host}:{port}"),
             host_header: if port == default_port {
                 host.to_owned()
             } else {
@@ -95,9 +91,7 @@ impl Target {
             path_and_query: path_and_query.to_owned(),
         })
     }
-}
 
-impl Target {
     /// `http` or `https`.
     pub(super) fn scheme(&self) -> &'static str {
         if self.tls.is_some() { "https" } else { "http" }
