@@ -475,23 +475,7 @@ mod tests {
     fn whole() -> Summary {
         let outcome = |name, runs: Vec<Run>, models: Vec<ModelLine>, shuttle: Vec<ShuttleLine>| {
             let (tests, tiers) = gate::step_template(name);
-            let mut counts = Counts {
-                models,
-                shuttle,
-                ..Counts::default()
-            };
-            for run in &runs {
-                counts.binaries += 1;
-                counts.started += 1;
-                for (_, status) in &run.tests {
-                    match status {
-                        Status::Passed => counts.passed += 1,
-                        Status::Failed => counts.failed += 1,
-                        Status::Ignored => counts.ignored += 1,
-                    }
-                }
-            }
-            counts.runs = runs;
+            let counts = counted(runs, models, shuttle);
             Outcome {
                 name,
                 command: format!("cargo {name}"),
@@ -655,12 +639,6 @@ mod tests {
                 finished: run.finished,
             })
             .collect();
-        let count = |status| {
-            runs.iter()
-                .flat_map(|run| &run.tests)
-                .filter(|(_, s)| *s == status)
-                .count() as u64
-        };
         Outcome {
             name: outcome.name,
             command: outcome.command.clone(),
@@ -669,24 +647,36 @@ mod tests {
             tiers: outcome.tiers,
             seconds: outcome.seconds,
             failure: outcome.failure.clone(),
-            counts: Counts {
-                binaries: runs.len() as u64,
-                started: runs.len() as u64,
-                passed: count(Status::Passed),
-                failed: count(Status::Failed),
-                ignored: count(Status::Ignored),
-                measured: 0,
-                filtered_out: 0,
-                failed_tests: Vec::new(),
-                models: c.models.iter().filter(|m| keep(&m.name)).cloned().collect(),
-                shuttle: c
-                    .shuttle
+            counts: counted(
+                runs,
+                c.models.iter().filter(|m| keep(&m.name)).cloned().collect(),
+                c.shuttle
                     .iter()
                     .filter(|s| keep(&s.name))
                     .cloned()
                     .collect(),
-                runs,
-            },
+            ),
+        }
+    }
+
+    /// The counts a step with these runs (all finished), models and shuttle lines reports.
+    fn counted(runs: Vec<Run>, models: Vec<ModelLine>, shuttle: Vec<ShuttleLine>) -> Counts {
+        let count = |status| {
+            runs.iter()
+                .flat_map(|run| &run.tests)
+                .filter(|(_, s)| *s == status)
+                .count() as u64
+        };
+        Counts {
+            binaries: runs.len() as u64,
+            started: runs.len() as u64,
+            passed: count(Status::Passed),
+            failed: count(Status::Failed),
+            ignored: count(Status::Ignored),
+            models,
+            shuttle,
+            runs,
+            ..Counts::default()
         }
     }
 
