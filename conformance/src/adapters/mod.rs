@@ -1,0 +1,12 @@
+//! Adapters for published implementations, one module per crate (each behind the feature named
+//! after it, except tokio's, which the kit runs on anyway). Each adapter uses only the crate's
+//! stable public API, and each "not claimed" cites the crate's own documentation.
+//!
+//! Versions: every adapter is written against the API of the major series in the kit's
+//! `Cargo.toml` and compiles against the whole series where the API allows — see each module.
+
+#[cfg(feature = "async-lock")]
+pub mod async_lock;
+#[cfg(feature = "async-patterns")]
+pub mod ours;
+pub mod tokio;

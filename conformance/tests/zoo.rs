@@ -1,0 +1,79 @@
+//! Every checker rejects the naive versions of its pattern, each on the guarantee its bug breaks,
+//! and accepts the correct naive version on every guarantee.
+
+use async_patterns_conformance::zoo::{lock as naive_lock, semaphore as naive};
+use async_patterns_conformance::{Config, Report, lock, semaphore};
+
+/// The guarantees the report found violated.
+fn violated(report: &Report) -> Vec<&'static str> {
+    let names = report.findings.iter().filter(|f| !f.verdict.holds());
+    names.map(|f| f.guarantee).collect()
+}
+
+fn rejects(report: &Report, guarantee: &str) {
+    println!("{report}");
+    assert!(
+        violated(report).contains(&guarantee),
+        "the checker did not catch the bug in {}: {guarantee} holds",
+        report.implementation
+    );
+}
+
+#[test]
+fn semaphore_checker_accepts_the_correct_naive_semaphore() {
+    let report = semaphore::check::<naive::Correct>("naive", &Config::quick());
+    assert!(violated(&report).is_empty(), "{report}");
+    assert_eq!(report.findings.len(), 6);
+}
+
+#[test]
+fn semaphore_checker_rejects_a_leak_on_cancel_after_grant() {
+    let report = semaphore::check::<naive::LeakOnCancelAfterGrant>("leak", &Config::quick());
+    rejects(&report, "cancel_safe");
+}
+
+#[test]
+fn semaphore_checker_rejects_lifo() {
+    rejects(&semaphore::check::<naive::Lifo>("lifo", &Config::quick()), "fifo");
+}
+
+#[test]
+fn semaphore_checker_rejects_a_lost_wakeup() {
+    let report = semaphore::check::<naive::LostWakeup>("lost wakeup", &Config::quick());
+    rejects(&report, "no_lost_wakeup");
+}
+
+#[test]
+fn semaphore_checker_rejects_a_stale_waker() {
+    let report = semaphore::check::<naive::StaleWaker>("stale waker", &Config::quick());
+    rejects(&report, "new_waker_woken");
+}
+
+#[test]
+fn semaphore_checker_rejects_a_close_that_wakes_nobody() {
+    let report = semaphore::check::<naive::CloseWakesNone>("close", &Config::quick());
+    rejects(&report, "close_wakes_all");
+}
+
+#[test]
+fn semaphore_checker_rejects_barging() {
+    rejects(&semaphore::check::<naive::Barging>("barging", &Config::quick()), "fifo");
+}
+
+#[test]
+fn lock_checker_accepts_the_correct_naive_rwlock() {
+    let report = lock::check::<naive_lock::Correct>("naive", &Config::quick());
+    assert!(violated(&report).is_empty(), "{report}");
+}
+
+#[test]
+fn lock_checker_rejects_a_writer_beside_a_reader() {
+    let report = lock::check::<naive_lock::WriterTakesOneTooFew>("one too few", &Config::quick());
+    rejects(&report, "mutual_exclusion");
+}
+
+#[test]
+fn lock_checker_rejects_readers_overtaking_a_waiting_writer() {
+    let report = lock::check::<naive_lock::ReadersOvertakeWriters>("overtake", &Config::quick());
+    rejects(&report, "fifo");
+}
