@@ -10,6 +10,9 @@
 //! |---|---|---|
 //! | semaphore | [`semaphore::SemaphoreUnderTest`] | [`semaphore::check`] |
 //! | mutex, RwLock | [`lock::LockUnderTest`] | [`lock::check`] |
+//! | rate limiter | [`rate::RateLimiterUnderTest`] | [`rate::check`] |
+//! | cancellation token | [`token::CancelTokenUnderTest`] | [`token::check`] |
+//! | task tracker | [`tracker::TaskTrackerUnderTest`] | [`tracker::check`] |
 //!
 //! The checkers are deterministic: a case is a pure function of its seed, futures are polled by
 //! hand with counting wakers ([`waker::Polled`]), and the time-based checkers run on a
@@ -98,12 +101,16 @@ use std::pin::Pin;
 
 pub mod adapters;
 pub mod lock;
+pub mod matrix;
+pub mod rate;
 mod rng;
 mod run;
 pub mod semaphore;
-pub mod zoo;
+pub mod token;
+pub mod tracker;
 mod verdict;
 pub mod waker;
+pub mod zoo;
 
 pub use run::Config;
 pub use verdict::{Claim, Counterexample, Finding, Report, Verdict};

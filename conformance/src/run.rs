@@ -154,7 +154,10 @@ pub(crate) fn check<P: Property>(property: &P, config: &Config) -> Verdict {
             } else {
                 shrink(property, &setup, ops, failure)
             };
-            let steps = ops.iter().take(failure.step + 1).map(|op| format!("{op:?}"));
+            let steps = ops
+                .iter()
+                .take(failure.step + 1)
+                .map(|op| format!("{op:?}"));
             let mut steps: Vec<String> = steps.collect();
             if failure.step >= ops.len() {
                 steps.push("(end of case: everything dropped, then checked)".to_string());

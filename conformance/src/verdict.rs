@@ -119,7 +119,11 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} conformance of {}:", self.pattern, self.implementation)?;
+        writeln!(
+            f,
+            "{} conformance of {}:",
+            self.pattern, self.implementation
+        )?;
         for finding in &self.findings {
             let mark = match (&finding.verdict, finding.claim) {
                 (Verdict::Holds { cases }, Claim::Claimed) => format!("holds ({cases} cases)"),

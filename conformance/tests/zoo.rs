@@ -34,7 +34,10 @@ fn semaphore_checker_rejects_a_leak_on_cancel_after_grant() {
 
 #[test]
 fn semaphore_checker_rejects_lifo() {
-    rejects(&semaphore::check::<naive::Lifo>("lifo", &Config::quick()), "fifo");
+    rejects(
+        &semaphore::check::<naive::Lifo>("lifo", &Config::quick()),
+        "fifo",
+    );
 }
 
 #[test]
@@ -57,7 +60,10 @@ fn semaphore_checker_rejects_a_close_that_wakes_nobody() {
 
 #[test]
 fn semaphore_checker_rejects_barging() {
-    rejects(&semaphore::check::<naive::Barging>("barging", &Config::quick()), "fifo");
+    rejects(
+        &semaphore::check::<naive::Barging>("barging", &Config::quick()),
+        "fifo",
+    );
 }
 
 #[test]
@@ -76,4 +82,88 @@ fn lock_checker_rejects_a_writer_beside_a_reader() {
 fn lock_checker_rejects_readers_overtaking_a_waiting_writer() {
     let report = lock::check::<naive_lock::ReadersOvertakeWriters>("overtake", &Config::quick());
     rejects(&report, "fifo");
+}
+
+#[test]
+fn token_checker_accepts_the_correct_naive_token() {
+    use async_patterns_conformance::{token, zoo::token as naive};
+    let report = token::check::<naive::CorrectToken>("naive", &Config::quick());
+    assert!(violated(&report).is_empty(), "{report}");
+}
+
+#[test]
+fn token_checker_rejects_a_stale_waker() {
+    use async_patterns_conformance::{token, zoo::token as naive};
+    let report = token::check::<naive::StaleWakerToken>("stale", &Config::quick());
+    rejects(&report, "new_waker_woken");
+}
+
+#[test]
+fn token_checker_rejects_an_uncancelled_late_child() {
+    use async_patterns_conformance::{token, zoo::token as naive};
+    let report = token::check::<naive::LateChildToken>("late child", &Config::quick());
+    rejects(&report, "tree_cancelled");
+}
+
+#[test]
+fn token_checker_rejects_a_cancel_that_wakes_only_its_own_waits() {
+    use async_patterns_conformance::{token, zoo::token as naive};
+    let report = token::check::<naive::ShallowWakeToken>("shallow", &Config::quick());
+    rejects(&report, "cancel_wakes_all");
+}
+
+#[test]
+fn tracker_checker_accepts_the_correct_naive_tracker() {
+    use async_patterns_conformance::{tracker, zoo::token as naive};
+    let report = tracker::check::<naive::CorrectTracker>("naive", &Config::quick());
+    assert!(violated(&report).is_empty(), "{report}");
+}
+
+#[test]
+fn tracker_checker_rejects_a_dropped_task_counted_live() {
+    use async_patterns_conformance::{tracker, zoo::token as naive};
+    let report = tracker::check::<naive::LeakyTracker>("leaky", &Config::quick());
+    rejects(&report, "wait_woken");
+}
+
+#[test]
+fn tracker_checker_rejects_a_wait_that_ignores_close() {
+    use async_patterns_conformance::{tracker, zoo::token as naive};
+    let report = tracker::check::<naive::OpenWaitTracker>("open", &Config::quick());
+    rejects(&report, "wait_until_all_finished");
+}
+
+#[test]
+fn rate_checker_accepts_the_correct_naive_limiter() {
+    use async_patterns_conformance::{rate, zoo::rate as naive};
+    let report = rate::check::<naive::Correct>("naive", &Config::quick());
+    assert!(violated(&report).is_empty(), "{report}");
+}
+
+#[test]
+fn rate_checker_rejects_a_fixed_window() {
+    use async_patterns_conformance::{rate, zoo::rate as naive};
+    let report = rate::check::<naive::FixedWindow>("fixed window", &Config::quick());
+    rejects(&report, "window_bound");
+}
+
+#[test]
+fn rate_checker_rejects_a_bucket_that_saves_while_idle() {
+    use async_patterns_conformance::{rate, zoo::rate as naive};
+    let report = rate::check::<naive::UncappedBucket>("uncapped", &Config::quick());
+    rejects(&report, "no_burst_after_idle");
+}
+
+#[test]
+fn rate_checker_rejects_a_short_hint() {
+    use async_patterns_conformance::{rate, zoo::rate as naive};
+    let report = rate::check::<naive::HalfHint>("half hint", &Config::quick());
+    rejects(&report, "retry_hint_exact");
+}
+
+#[test]
+fn rate_checker_rejects_lifo_patient_callers() {
+    use async_patterns_conformance::{rate, zoo::rate as naive};
+    let report = rate::check::<naive::Lifo>("lifo", &Config::quick());
+    rejects(&report, "fifo_patient");
 }

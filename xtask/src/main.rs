@@ -5,6 +5,7 @@
 //! per-pattern table); `cargo xtask tokio-tests` runs tokio's own tests of its Semaphore, Mutex and
 //! RwLock against ours (`tokio_tests/`), one of the gate's steps.
 
+mod conformance;
 mod gate;
 mod matrix;
 mod merge;
@@ -23,6 +24,10 @@ USAGE:
     cargo xtask <COMMAND> [OPTIONS]
 
 COMMANDS:
+    conformance
+            the conformance kit's matrix: every checker on every adapter (ours, tokio, async-lock,
+            governor, …) to target/conformance/matrix.{md,json}; `--pin CRATE@VERSION` checks
+            another published version; `cargo xtask conformance --help` for more
     gate    run the correctness gate (fmt, clippy, doc, tests, tokio's own tests, loom
             models, shuttle schedules, simulation seeds) and write a summary to
             target/gate/summary.{json,md}; `cargo xtask gate --help` for more;
@@ -40,6 +45,17 @@ COMMANDS:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("conformance") => match conformance::Options::parse(&args[1..]) {
+            Ok(Some(options)) => conformance::run(&options),
+            Ok(None) => {
+                print!("{}", conformance::HELP);
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("error: {message}\n\n{}", conformance::HELP);
+                ExitCode::from(2)
+            }
+        },
         Some("gate") if args.get(1).is_some_and(|arg| arg == "merge") => merge::run(&args[2..]),
         Some("gate") => match gate::Options::parse(&args[1..]) {
             Ok(Some(options)) => gate::run(&options),

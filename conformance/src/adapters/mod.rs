@@ -7,6 +7,12 @@
 
 #[cfg(feature = "async-lock")]
 pub mod async_lock;
+#[cfg(feature = "governor")]
+pub mod governor;
+#[cfg(feature = "leaky-bucket")]
+pub mod leaky_bucket;
 #[cfg(feature = "async-patterns")]
 pub mod ours;
 pub mod tokio;
+#[cfg(feature = "tokio-util")]
+pub mod tokio_util;

@@ -1,6 +1,7 @@
 //! This project's own primitives (`async-patterns` 0.1).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_patterns::sync;
 
@@ -94,5 +95,127 @@ impl LockUnderTest for RwLock {
 
     fn try_read(&self) -> Option<Self::Shared> {
         Arc::clone(&self.0).try_read_owned().ok()
+    }
+}
+
+/// `async_patterns::shutdown::Shutdown` as a token tree: `trigger` cancels a scope and its
+/// children.
+#[derive(Debug)]
+pub struct ShutdownToken;
+
+impl crate::token::CancelTokenUnderTest for ShutdownToken {
+    type Token = async_patterns::shutdown::Shutdown;
+
+    fn new() -> Self::Token {
+        async_patterns::shutdown::Shutdown::new()
+    }
+
+    fn child(parent: &Self::Token) -> Self::Token {
+        parent.child()
+    }
+
+    fn cancel(token: &Self::Token) {
+        token.trigger();
+    }
+
+    fn is_cancelled(token: &Self::Token) -> bool {
+        token.is_triggered()
+    }
+
+    fn cancelled(token: &Self::Token) -> BoxFuture<()> {
+        Box::pin(token.token().triggered_owned())
+    }
+}
+
+/// `async_patterns::shutdown::Shutdown` as a task tracker: `track` and `wait`; the trigger
+/// closes it (and refuses later tasks).
+#[derive(Debug)]
+pub struct ShutdownTracker(async_patterns::shutdown::Shutdown);
+
+impl crate::tracker::TaskTrackerUnderTest for ShutdownTracker {
+    fn new() -> Self {
+        ShutdownTracker(async_patterns::shutdown::Shutdown::new())
+    }
+
+    fn track(&self, task: BoxFuture<()>) -> Option<BoxFuture<()>> {
+        let tracked = self.0.track(task).ok()?;
+        Some(Box::pin(tracked))
+    }
+
+    fn close(&self) {
+        self.0.trigger();
+    }
+
+    fn wait(&self) -> BoxFuture<()> {
+        let scope = self.0.clone();
+        Box::pin(async move { scope.wait().await })
+    }
+}
+
+/// `async_patterns::rate::RateLimiter` with a strict quota: at most `max` in every window of
+/// `per`.
+#[derive(Debug)]
+pub struct StrictRateLimiter(Arc<async_patterns::rate::RateLimiter>);
+
+/// `async_patterns::rate::RateLimiter` with a token-bucket quota: `max` per `per`, bursts of `max`.
+#[derive(Debug)]
+pub struct BucketRateLimiter(Arc<async_patterns::rate::RateLimiter>);
+
+fn rate_limiter(quota: async_patterns::rate::Quota) -> Arc<async_patterns::rate::RateLimiter> {
+    Arc::new(async_patterns::rate::RateLimiter::new(quota).expect("a valid quota"))
+}
+
+fn rate_try(limiter: &async_patterns::rate::RateLimiter) -> Result<(), Option<Duration>> {
+    limiter.try_acquire().map_err(|e| e.retry_after())
+}
+
+fn rate_acquire(limiter: &Arc<async_patterns::rate::RateLimiter>) -> Option<BoxFuture<()>> {
+    let limiter = Arc::clone(limiter);
+    Some(Box::pin(async move { limiter.acquire().await }))
+}
+
+fn rate_bound(quota: async_patterns::rate::Quota, window: Duration) -> u64 {
+    u64::try_from(quota.max_in_any_window(window)).unwrap_or(u64::MAX)
+}
+
+impl crate::rate::RateLimiterUnderTest for StrictRateLimiter {
+    fn new(max: u32, per: Duration) -> Self {
+        StrictRateLimiter(rate_limiter(async_patterns::rate::Quota::per_window(
+            max, per,
+        )))
+    }
+
+    fn try_acquire(&self) -> Result<(), Option<Duration>> {
+        rate_try(&self.0)
+    }
+
+    fn acquire(&self) -> Option<BoxFuture<()>> {
+        rate_acquire(&self.0)
+    }
+
+    fn bound(max: u32, per: Duration, window: Duration) -> u64 {
+        rate_bound(async_patterns::rate::Quota::per_window(max, per), window)
+    }
+}
+
+impl crate::rate::RateLimiterUnderTest for BucketRateLimiter {
+    fn new(max: u32, per: Duration) -> Self {
+        let quota = async_patterns::rate::Quota::token_bucket(max, per, max);
+        BucketRateLimiter(rate_limiter(quota))
+    }
+
+    fn try_acquire(&self) -> Result<(), Option<Duration>> {
+        rate_try(&self.0)
+    }
+
+    fn acquire(&self) -> Option<BoxFuture<()>> {
+        rate_acquire(&self.0)
+    }
+
+    fn bound(max: u32, per: Duration, window: Duration) -> u64 {
+        rate_bound(
+            async_patterns::rate::Quota::token_bucket(max, per, max),
+            window,
+        )
     }
 }

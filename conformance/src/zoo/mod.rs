@@ -3,4 +3,6 @@
 //! a checker with no teeth.
 
 pub mod lock;
+pub mod rate;
 pub mod semaphore;
+pub mod token;
