@@ -10,7 +10,9 @@
 //! |---|---|---|
 //! | semaphore | [`semaphore::SemaphoreUnderTest`] | [`semaphore::check`] |
 //! | mutex, RwLock | [`lock::LockUnderTest`] | [`lock::check`] |
+//! | bounded channel | [`channel::ChannelUnderTest`] | [`channel::check`] |
 //! | rate limiter | [`rate::RateLimiterUnderTest`] | [`rate::check`] |
+//! | connection pool | [`conn_pool::PoolUnderTest`] | [`conn_pool::check`] |
 //! | cancellation token | [`token::CancelTokenUnderTest`] | [`token::check`] |
 //! | task tracker | [`tracker::TaskTrackerUnderTest`] | [`tracker::check`] |
 //!
@@ -80,7 +82,7 @@
 //!
 //! ```text
 //! mutex conformance of my mutex:
-//!   mutual_exclusion       holds (200 cases)
+//!   mutual_exclusion       holds (1000 cases)
 //!   no_lost_wakeup         VIOLATED
 //!       waiter 0 was ready when polled but its waker was never woken: its task would sleep forever
 //!         setup: 1024
@@ -100,6 +102,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub mod adapters;
+pub mod channel;
+pub mod conn_pool;
 pub mod lock;
 pub mod matrix;
 pub mod rate;

@@ -27,22 +27,22 @@ pub struct Config {
 }
 
 impl Config {
-    /// 200 cases of up to 24 operations per guarantee.
+    /// 1 000 cases of up to 24 operations per guarantee.
     #[must_use]
     pub const fn quick() -> Self {
         Config {
-            cases: 200,
+            cases: 1_000,
             max_steps: 24,
             seed: 0x00C0_FFEE,
             replay: None,
         }
     }
 
-    /// 5 000 cases of up to 48 operations per guarantee.
+    /// 25 000 cases of up to 48 operations per guarantee.
     #[must_use]
     pub const fn deep() -> Self {
         Config {
-            cases: 5_000,
+            cases: 25_000,
             max_steps: 48,
             seed: 0x00C0_FFEE,
             replay: None,

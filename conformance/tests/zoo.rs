@@ -167,3 +167,95 @@ fn rate_checker_rejects_lifo_patient_callers() {
     let report = rate::check::<naive::Lifo>("lifo", &Config::quick());
     rejects(&report, "fifo_patient");
 }
+
+#[test]
+fn channel_checker_accepts_the_correct_naive_channel() {
+    use async_patterns_conformance::{channel, zoo::channel as naive};
+    let report = channel::check::<naive::Correct>("naive", &Config::quick());
+    assert!(violated(&report).is_empty(), "{report}");
+    assert_eq!(report.findings.len(), 8);
+}
+
+#[test]
+fn channel_checker_rejects_a_value_lost_with_a_cancelled_recv() {
+    use async_patterns_conformance::{channel, zoo::channel as naive};
+    let report = channel::check::<naive::LoseOnRecvCancel>("lose", &Config::quick());
+    rejects(&report, "recv_cancel_safe");
+}
+
+#[test]
+fn channel_checker_rejects_lifo_delivery() {
+    use async_patterns_conformance::{channel, zoo::channel as naive};
+    let report = channel::check::<naive::Lifo>("lifo", &Config::quick());
+    rejects(&report, "per_sender_fifo");
+}
+
+#[test]
+fn channel_checker_rejects_a_receiver_never_woken() {
+    use async_patterns_conformance::{channel, zoo::channel as naive};
+    let report = channel::check::<naive::NeverWakesReceiver>("never wakes", &Config::quick());
+    rejects(&report, "no_lost_wakeup");
+}
+
+#[test]
+fn channel_checker_rejects_a_cancelled_send_delivered() {
+    use async_patterns_conformance::{channel, zoo::channel as naive};
+    let report = channel::check::<naive::DeliversCancelledSend>("delivers", &Config::quick());
+    rejects(&report, "send_cancel_safe");
+}
+
+#[test]
+fn channel_checker_rejects_a_close_that_wakes_no_receiver() {
+    use async_patterns_conformance::{channel, zoo::channel as naive};
+    let report = channel::check::<naive::CloseWakesNoReceiver>("close", &Config::quick());
+    rejects(&report, "close_semantics");
+}
+
+#[test]
+fn channel_checker_rejects_a_capacity_off_by_one() {
+    use async_patterns_conformance::{channel, zoo::channel as naive};
+    let report = channel::check::<naive::CapacityOffByOne>("off by one", &Config::quick());
+    rejects(&report, "capacity");
+}
+
+#[test]
+fn channel_checker_rejects_a_stale_waker() {
+    use async_patterns_conformance::{channel, zoo::channel as naive};
+    let report = channel::check::<naive::StaleWaker>("stale waker", &Config::quick());
+    rejects(&report, "new_waker_woken");
+}
+
+#[test]
+fn pool_checker_accepts_the_correct_naive_pool() {
+    use async_patterns_conformance::{conn_pool, zoo::conn_pool as naive};
+    let report = conn_pool::check::<naive::Correct>("naive", &Config::quick());
+    assert!(violated(&report).is_empty(), "{report}");
+}
+
+#[test]
+fn pool_checker_rejects_a_slot_leaked_by_a_cancelled_get() {
+    use async_patterns_conformance::{conn_pool, zoo::conn_pool as naive};
+    let report = conn_pool::check::<naive::LeakOnCancel>("leak", &Config::quick());
+    rejects(&report, "cancel_safe");
+}
+
+#[test]
+fn pool_checker_rejects_reusing_a_broken_connection() {
+    use async_patterns_conformance::{conn_pool, zoo::conn_pool as naive};
+    let report = conn_pool::check::<naive::ReusesBroken>("reuses broken", &Config::quick());
+    rejects(&report, "broken_discarded");
+}
+
+#[test]
+fn pool_checker_rejects_a_return_that_wakes_nobody() {
+    use async_patterns_conformance::{conn_pool, zoo::conn_pool as naive};
+    let report = conn_pool::check::<naive::NoWakeOnReturn>("no wake", &Config::quick());
+    rejects(&report, "no_wedge");
+}
+
+#[test]
+fn pool_checker_rejects_one_connection_too_many() {
+    use async_patterns_conformance::{conn_pool, zoo::conn_pool as naive};
+    let report = conn_pool::check::<naive::OneTooMany>("one too many", &Config::quick());
+    rejects(&report, "max_size");
+}

@@ -9,7 +9,7 @@ pub const HELP: &str = "\
 cargo xtask conformance: every conformance checker on every adapter, as a matrix
 
 USAGE:
-    cargo xtask conformance [--preset quick|deep] [--pin CRATE@VERSION]...
+    cargo xtask conformance [--preset quick|deep] [--check] [--pin CRATE@VERSION]...
 
 Writes target/conformance/matrix.md and matrix.json: guarantee x implementation, each cell
 holds (✓), violated (✗, a bug by the implementation's own docs, with its counterexample in the
@@ -23,6 +23,9 @@ OPTIONS:
                            target/conformance/pin/, the dependency set to =VERSION, and the matrix
                            written there. Repeatable. Adapters that need a newer version than the
                            pin are left out (tokio-util's TaskTracker: 0.7.8).
+    --check                first lint, document and test the kit with every adapter (clippy -D
+                           warnings, rustdoc -D warnings, its tests and doc examples): what the
+                           gate's other steps, which build the kit without features, leave out
     -h, --help             this message
 
 ENVIRONMENT:
@@ -70,6 +73,7 @@ const PEERS: &[&str] = &[
 pub struct Options {
     preset: String,
     pins: Vec<(String, String)>,
+    check: bool,
 }
 
 impl Options {
@@ -78,11 +82,13 @@ impl Options {
         let mut options = Options {
             preset: "quick".into(),
             pins: Vec::new(),
+            check: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "-h" | "--help" => return Ok(None),
+                "--check" => options.check = true,
                 "--preset" => match args.next().map(String::as_str) {
                     Some(p @ ("quick" | "deep")) => options.preset = p.into(),
                     other => {
@@ -105,8 +111,36 @@ impl Options {
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
+        if options.check && !options.pins.is_empty() {
+            return Err("--check lints the kit as it is: not with --pin".into());
+        }
         Ok(Some(options))
     }
+}
+
+/// Lints, documents and tests the kit with every adapter.
+fn check_kit(root: &Path, features: &str) -> bool {
+    let package = ["-p", "async-patterns-conformance", "--features", features];
+    let runs: [(&[&str], Option<(&str, &str)>); 3] = [
+        (&["clippy", "--all-targets"], None),
+        (&["doc", "--no-deps"], Some(("RUSTDOCFLAGS", "-D warnings"))),
+        (&["test"], None),
+    ];
+    for (args, env) in runs {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.current_dir(root).args(args).args(package);
+        if args[0] == "clippy" {
+            cmd.args(["--", "-D", "warnings"]);
+        }
+        if let Some((key, value)) = env {
+            cmd.env(key, value);
+        }
+        println!("$ {cmd:?}");
+        if !cmd.status().is_ok_and(|status| status.success()) {
+            return false;
+        }
+    }
+    true
 }
 
 fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
@@ -223,6 +257,9 @@ pub fn run(options: &Options) -> ExitCode {
         .to_path_buf();
     let kit = root.join("conformance");
     let features = features(&options.pins).join(",");
+    if options.check && !check_kit(&root, &features) {
+        return ExitCode::FAILURE;
+    }
     let (manifest, out, target_dir) = if options.pins.is_empty() {
         (
             kit.join("Cargo.toml"),

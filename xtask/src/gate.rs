@@ -42,6 +42,11 @@ Runs, in order, streaming their output:
                       under target/tokio-tests; a verdict per test in
                       target/tokio-tests/report.md; its tests count in the step table, not in
                       the pattern table)
+    8b. conformance   cargo xtask conformance --check --preset quick|deep   (the conformance
+                      kit linted, documented and tested with every adapter, then its matrix:
+                      every checker on ours and on the peers' types, written to
+                      target/conformance/matrix.{md,json}; fails if one of ours violates a
+                      guarantee it claims; whole, in slice 1)
     9. no-overflow-checks
                       cargo test --release --test <each *_model> --test semaphore --test rate,
                       with overflow checks and debug assertions off (the profile users ship),
@@ -124,7 +129,7 @@ const RELEASE_ARITH_TESTS: [&str; 9] = [
 const SIM_PROPERTY: &str = "properties::fetch_invariants";
 
 /// The step names, in the order they run.
-pub const STEP_NAMES: [&str; 13] = [
+pub const STEP_NAMES: [&str; 14] = [
     "fmt",
     "clippy",
     "clippy-loom",
@@ -134,6 +139,7 @@ pub const STEP_NAMES: [&str; 13] = [
     "test",
     "doctest",
     "tokio-tests",
+    "conformance",
     "no-overflow-checks",
     "loom",
     "shuttle",
@@ -274,6 +280,8 @@ impl Step {
 #[derive(Debug)]
 pub struct Context {
     pub root: PathBuf,
+    /// The profile's name (`quick`, `deep`): the conformance step's preset.
+    pub profile_name: &'static str,
     pub proptest_cases: String,
     pub loom_max_preemptions: String,
     /// Schedules per scheduler and run of a shuttle test's checker (`SHUTTLE_ITERATIONS`).
@@ -338,6 +346,7 @@ impl Context {
             shuttle_rustflags: rustflags_with("shuttle"),
             shuttle_target_dir: target_dir("shuttle"),
             release_arith_target_dir: target_dir("release-arith"),
+            profile_name: profile.name(),
             exhaustive_pairs: set("LOOM_EXHAUSTIVE_PAIRS")
                 .map_or(profile == Profile::Deep, |value| value == "1"),
             root,
@@ -360,7 +369,7 @@ pub fn steps(context: &Context) -> Vec<Step> {
             // tokio-tests is not `cargo test`: it cannot list its tests for a slice, and it is
             // short enough to run whole. Nor can the doctests be sliced: rustdoc splits its
             // filters at spaces, and every doctest's name has some.
-            partitioned: tests && !matches!(name, "tokio-tests" | "doctest"),
+            partitioned: tests && !matches!(name, "tokio-tests" | "doctest" | "conformance"),
             tiers,
         }
     };
@@ -476,6 +485,21 @@ pub fn steps(context: &Context) -> Vec<Step> {
         // No tiers: the pattern table keeps counting our own tests, and tokio's binaries
         // (`sync_mutex`, …) name no pattern.
         step("tokio-tests", &["xtask", "tokio-tests"], vec![], &[]),
+        // The conformance kit's matrix (`cargo xtask conformance`): the kit's checkers on our
+        // types and the peers'. Its own zoo tests ran in the test step. Not `cargo test`: whole,
+        // in slice 1, like tokio-tests.
+        step(
+            "conformance",
+            &[
+                "xtask",
+                "conformance",
+                "--check",
+                "--preset",
+                context.profile_name,
+            ],
+            vec![],
+            &[],
+        ),
         // The state machines again, built as users ship the crate: no overflow checks and no
         // debug assertions, so that a wrap a debug panic would catch in the step above cannot
         // pass unnoticed in a release build. Its own target directory (the profile change would
@@ -975,6 +999,7 @@ mod tests {
                  properties::fetch_invariants",
                 "cargo test --workspace --doc --no-fail-fast",
                 "cargo xtask tokio-tests",
+                "cargo xtask conformance --check --preset quick",
                 "CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=false \
                  CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=false \
                  CARGO_TARGET_DIR=target/release-arith PROPTEST_CASES=256 \
@@ -993,7 +1018,8 @@ mod tests {
         assert_eq!(
             tests,
             [
-                false, false, false, false, false, false, true, true, true, true, true, true, true
+                false, false, false, false, false, false, true, true, true, true, true, true, true,
+                true
             ]
         );
         let partitioned: Vec<&str> = steps

@@ -219,3 +219,105 @@ impl crate::rate::RateLimiterUnderTest for BucketRateLimiter {
         )
     }
 }
+
+/// The manager of [`ConnPool`]: connections to the kit's fake backend.
+#[derive(Debug)]
+pub struct FakeManager(Arc<crate::conn_pool::Backend>);
+
+impl async_patterns::conn_pool::Manager for FakeManager {
+    type Object = crate::conn_pool::Conn;
+    type Error = crate::conn_pool::BackendError;
+
+    async fn create(&self) -> Result<Self::Object, Self::Error> {
+        Arc::clone(&self.0).create().await
+    }
+
+    async fn recycle(&self, conn: &mut Self::Object) -> Result<(), Self::Error> {
+        self.0.check(conn)
+    }
+
+    fn is_broken(&self, conn: &Self::Object) -> bool {
+        self.0.is_broken(conn)
+    }
+}
+
+/// `async_patterns::conn_pool::Pool`, with no timeouts.
+#[derive(Debug)]
+pub struct ConnPool(async_patterns::conn_pool::Pool<FakeManager>);
+
+impl crate::conn_pool::PoolUnderTest for ConnPool {
+    type Object = async_patterns::conn_pool::Object<FakeManager>;
+
+    fn new(backend: Arc<crate::conn_pool::Backend>, max_size: usize) -> Self {
+        let pool = async_patterns::conn_pool::Pool::builder(FakeManager(backend))
+            .max_size(max_size)
+            .build()
+            .expect("a valid size");
+        ConnPool(pool)
+    }
+
+    fn get(&self) -> BoxFuture<Result<Self::Object, String>> {
+        let pool = self.0.clone();
+        Box::pin(async move { pool.get().await.map_err(|e| e.to_string()) })
+    }
+
+    fn conn(object: &Self::Object) -> &crate::conn_pool::Conn {
+        object
+    }
+}
+
+/// `async_patterns::channel::bounded`: a multi-consumer channel with an explicit
+/// [`close`](async_patterns::channel::Sender::close). Its docs promise both cancel safeties
+/// (`Sender::send`, `Receiver::recv`: "Cancel safe").
+#[derive(Debug)]
+pub struct Channel;
+
+impl crate::channel::ChannelUnderTest for Channel {
+    type Sender = async_patterns::channel::Sender<u64>;
+    type Receiver = async_patterns::channel::Receiver<u64>;
+
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
+        async_patterns::channel::bounded(capacity).expect("the checker's capacities are 1 to 3")
+    }
+
+    fn send(tx: &Self::Sender, value: u64) -> BoxFuture<Result<(), u64>> {
+        let tx = tx.clone();
+        Box::pin(async move { tx.send(value).await.map_err(|e| e.0) })
+    }
+
+    fn try_send(tx: &Self::Sender, value: u64) -> Result<(), crate::channel::TrySendError> {
+        use async_patterns::channel::TrySendError as E;
+        tx.try_send(value).map_err(|e| match e {
+            E::Full(v) => crate::channel::TrySendError::Full(v),
+            E::Closed(v) => crate::channel::TrySendError::Closed(v),
+        })
+    }
+
+    fn recv(rx: &Self::Receiver) -> BoxFuture<Option<u64>> {
+        let rx = rx.clone();
+        Box::pin(async move { rx.recv().await })
+    }
+
+    fn try_recv(rx: &Self::Receiver) -> Result<u64, crate::channel::TryRecvError> {
+        use async_patterns::channel::TryRecvError as E;
+        rx.try_recv().map_err(|e| match e {
+            E::Empty => crate::channel::TryRecvError::Empty,
+            E::Closed => crate::channel::TryRecvError::Closed,
+        })
+    }
+
+    fn clone_receiver(rx: &Self::Receiver) -> Self::Receiver {
+        rx.clone()
+    }
+
+    fn close(tx: &Self::Sender) {
+        tx.close();
+    }
+
+    fn operations() -> crate::channel::Operations {
+        crate::channel::Operations {
+            multi_receiver: true,
+            close: true,
+        }
+    }
+}

@@ -34,11 +34,11 @@ macro_rules! columns {
     }};
 }
 
-#[allow(clippy::vec_init_then_push)] // each push has its own `cfg`
+// Each push has its own `cfg`; with few features on, some imports go unused.
+#[allow(clippy::vec_init_then_push, unused_imports, unused_mut)]
 fn columns() -> Vec<Column> {
-    #[allow(unused_imports)]
     use async_patterns_conformance::adapters::*;
-    use async_patterns_conformance::{lock, rate, semaphore, token, tracker};
+    use async_patterns_conformance::{channel, conn_pool, lock, rate, semaphore, token, tracker};
     let mut columns = vec![
         Column {
             krate: "tokio",
@@ -55,6 +55,11 @@ fn columns() -> Vec<Column> {
             name: "RwLock",
             run: lock::check::<tokio::RwLock>,
         },
+        Column {
+            krate: "tokio",
+            name: "mpsc::channel",
+            run: channel::check::<tokio::Mpsc>,
+        },
     ];
     columns.extend(columns! {
         "async-patterns", "async-patterns", "Semaphore", semaphore, ours::Semaphore;
@@ -63,10 +68,17 @@ fn columns() -> Vec<Column> {
         "async-lock", "async-lock", "Mutex", lock, async_lock::Mutex;
         "async-patterns", "async-patterns", "RwLock", lock, ours::RwLock;
         "async-lock", "async-lock", "RwLock", lock, async_lock::RwLock;
+        "async-patterns", "async-patterns", "channel::bounded", channel, ours::Channel;
+        "async-channel", "async-channel", "bounded", channel, async_channel::Channel;
+        "flume", "flume", "bounded", channel, flume::Channel;
+        "kanal", "kanal", "bounded_async", channel, kanal::Channel;
         "async-patterns", "async-patterns", "RateLimiter (strict)", rate, ours::StrictRateLimiter;
         "async-patterns", "async-patterns", "RateLimiter (bucket)", rate, ours::BucketRateLimiter;
         "governor", "governor", "RateLimiter", rate, governor::RateLimiter;
         "leaky-bucket", "leaky-bucket", "RateLimiter", rate, leaky_bucket::RateLimiter;
+        "async-patterns", "async-patterns", "conn_pool::Pool", conn_pool, ours::ConnPool;
+        "deadpool", "deadpool", "managed::Pool", conn_pool, deadpool::Pool;
+        "bb8", "bb8", "Pool", conn_pool, bb8::Pool;
         "async-patterns", "async-patterns", "Shutdown", token, ours::ShutdownToken;
         "tokio-util", "tokio-util", "CancellationToken", token, tokio_util::CancellationToken;
         "async-patterns", "async-patterns", "Shutdown", tracker, ours::ShutdownTracker;

@@ -7,39 +7,14 @@
 //!
 //! # Example
 //!
+//! tokio's semaphore, through its adapter (`adapters/tokio.rs`: the template for your own — a
+//! struct holding an `Arc` of the semaphore, and a line per method):
+//!
 //! ```
-//! use std::sync::Arc;
-//! use async_patterns_conformance::{BoxFuture, Config};
-//! use async_patterns_conformance::semaphore::{self, Closed, Operations, SemaphoreUnderTest};
+//! use async_patterns_conformance::adapters::tokio;
+//! use async_patterns_conformance::{Config, semaphore};
 //!
-//! /// The implementation under test: here tokio's, through its public API.
-//! struct Tokio(Arc<tokio::sync::Semaphore>);
-//!
-//! impl SemaphoreUnderTest for Tokio {
-//!     type Permit = tokio::sync::OwnedSemaphorePermit;
-//!     fn new(permits: usize) -> Self {
-//!         Tokio(Arc::new(tokio::sync::Semaphore::new(permits)))
-//!     }
-//!     fn acquire(&self, n: u32) -> BoxFuture<Result<Self::Permit, Closed>> {
-//!         let sem = Arc::clone(&self.0);
-//!         Box::pin(async move { sem.acquire_many_owned(n).await.map_err(|_| Closed) })
-//!     }
-//!     fn try_acquire(&self, n: u32) -> Option<Self::Permit> {
-//!         Arc::clone(&self.0).try_acquire_many_owned(n).ok()
-//!     }
-//!     fn add_permits(&self, n: usize) {
-//!         self.0.add_permits(n);
-//!     }
-//!     fn close(&self) {
-//!         self.0.close();
-//!     }
-//!     fn operations() -> Operations {
-//!         Operations { acquire_many: true, add_permits: true, close: true }
-//!     }
-//! }
-//!
-//! let report = semaphore::check::<Tokio>("tokio", &Config::quick());
-//! report.assert_conforms();
+//! semaphore::check::<tokio::Semaphore>("tokio", &Config::quick()).assert_conforms();
 //! ```
 
 mod machine;
@@ -111,8 +86,9 @@ pub enum Guarantee {
     /// Never more permits held than exist; a `try_acquire` that finds enough free and nobody
     /// waiting succeeds; when everything is given back, every permit can be taken again.
     PermitsConserved,
-    /// A waiter that can go on has been woken (it is never found ready without a wake), and no
-    /// waiter waits at the head of the queue while enough permits are free.
+    /// A waiter that can go on has been woken (it is never found ready without a wake), no
+    /// waiter waits at the head of the queue while enough permits are free, and none that cannot
+    /// go on is woken again on every poll (a busy spin).
     NoLostWakeup,
     /// Waiters are served in the order they arrived: no later waiter, new acquire or
     /// `try_acquire` overtakes one that waits, also when the one at the head wants several permits.
@@ -158,7 +134,7 @@ impl Guarantee {
                 "never more permits held than exist, and none lost once all are given back"
             }
             Guarantee::NoLostWakeup => {
-                "a waiter that can go on was woken; none waits at the head with enough permits free"
+                "woken when it can go on (none left asleep with permits free), asleep when it cannot"
             }
             Guarantee::Fifo => {
                 "served in arrival order; nobody overtakes a waiter (acquire_many at the head too)"

@@ -3,34 +3,14 @@
 //!
 //! # Example
 //!
+//! Our shutdown scopes, through their adapter in [`crate::adapters`] (a template for your own):
+//!
 //! ```
 //! # #[cfg(feature = "async-patterns")] {
-//! use async_patterns_conformance::{BoxFuture, Config};
-//! use async_patterns_conformance::token::{self, CancelTokenUnderTest};
+//! use async_patterns_conformance::adapters::ours;
+//! use async_patterns_conformance::{Config, token};
 //!
-//! /// Our shutdown scopes as a token tree: `trigger` cancels a scope and its children.
-//! struct Scopes;
-//!
-//! impl CancelTokenUnderTest for Scopes {
-//!     type Token = async_patterns::shutdown::Shutdown;
-//!     fn new() -> Self::Token {
-//!         async_patterns::shutdown::Shutdown::new()
-//!     }
-//!     fn child(parent: &Self::Token) -> Self::Token {
-//!         parent.child()
-//!     }
-//!     fn cancel(token: &Self::Token) {
-//!         token.trigger();
-//!     }
-//!     fn is_cancelled(token: &Self::Token) -> bool {
-//!         token.is_triggered()
-//!     }
-//!     fn cancelled(token: &Self::Token) -> BoxFuture<()> {
-//!         Box::pin(token.token().triggered_owned())
-//!     }
-//! }
-//!
-//! token::check::<Scopes>("async-patterns", &Config::quick()).assert_conforms();
+//! token::check::<ours::ShutdownToken>("async-patterns", &Config::quick()).assert_conforms();
 //! # }
 //! ```
 

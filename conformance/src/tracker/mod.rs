@@ -3,32 +3,14 @@
 //!
 //! # Example
 //!
+//! Our shutdown scopes, through their adapter in [`crate::adapters`] (a template for your own):
+//!
 //! ```
 //! # #[cfg(feature = "async-patterns")] {
-//! use async_patterns_conformance::{BoxFuture, Config};
-//! use async_patterns_conformance::tracker::{self, TaskTrackerUnderTest};
+//! use async_patterns_conformance::adapters::ours;
+//! use async_patterns_conformance::{Config, tracker};
 //!
-//! /// Our shutdown scope as a tracker: `trigger` closes it (and refuses later tasks).
-//! struct Scope(async_patterns::shutdown::Shutdown);
-//!
-//! impl TaskTrackerUnderTest for Scope {
-//!     fn new() -> Self {
-//!         Scope(async_patterns::shutdown::Shutdown::new())
-//!     }
-//!     fn track(&self, task: BoxFuture<()>) -> Option<BoxFuture<()>> {
-//!         let tracked = self.0.track(task).ok()?;
-//!         Some(Box::pin(tracked))
-//!     }
-//!     fn close(&self) {
-//!         self.0.trigger();
-//!     }
-//!     fn wait(&self) -> BoxFuture<()> {
-//!         let scope = self.0.clone();
-//!         Box::pin(async move { scope.wait().await })
-//!     }
-//! }
-//!
-//! tracker::check::<Scope>("async-patterns", &Config::quick()).assert_conforms();
+//! tracker::check::<ours::ShutdownTracker>("async-patterns", &Config::quick()).assert_conforms();
 //! # }
 //! ```
 
