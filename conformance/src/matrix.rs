@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::verdict::{Claim, Report, Verdict};
+use crate::verdict::{Claim, Finding, Report, Verdict};
 
 /// The reports of one run, and what produced them.
 #[derive(Debug, Clone)]
@@ -13,6 +13,14 @@ pub struct Matrix {
     /// Every report, in the order they were checked.
     pub reports: Vec<Report>,
 }
+
+/// What the marks mean.
+const LEGEND: &str = "✓ holds · ✗ violated: a bug by the implementation's own documentation · nc: \
+                      not claimed by its documentation (what was observed in brackets) · —: it \
+                      has no such operation\n";
+
+/// A finding with its pattern and implementation, for the notes.
+type Note<'a> = (&'static str, &'a str, &'a Finding);
 
 /// A cell of the matrix.
 fn cell(claim: Claim, verdict: &Verdict) -> &'static str {
@@ -48,6 +56,15 @@ impl Matrix {
             })
     }
 
+    /// The tables alone, one per pattern, with the legend: what the README shows. Each cell is a
+    /// mark only (no note numbers), so the text changes only when a verdict or a version does.
+    #[must_use]
+    pub fn tables_markdown(&self) -> String {
+        let mut out = String::from(LEGEND);
+        self.tables(&mut out, None);
+        out
+    }
+
     /// The Markdown matrix: a table per pattern (✓ holds, ✗ violated — a bug by the
     /// implementation's own documentation —, nc: not claimed by it, with what was observed, —: no
     /// such operation), then a note per ✗ (its counterexample) and per nc (the citation).
@@ -55,53 +72,9 @@ impl Matrix {
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "# Conformance matrix\n\n{}\n", self.settings);
-        out.push_str(
-            "✓ holds · ✗ violated: a bug by the implementation's own documentation · \
-             nc: not claimed by its documentation (what was observed in brackets; see the notes) \
-             · —: it has no such operation\n",
-        );
+        out.push_str(LEGEND);
         let mut notes = Vec::new();
-        for pattern in self.patterns() {
-            let reports: Vec<&Report> = self
-                .reports
-                .iter()
-                .filter(|r| r.pattern == pattern)
-                .collect();
-            let mut guarantees: Vec<&'static str> = Vec::new();
-            for finding in reports.iter().flat_map(|r| &r.findings) {
-                if !guarantees.contains(&finding.guarantee) {
-                    guarantees.push(finding.guarantee);
-                }
-            }
-            let _ = writeln!(out, "\n## {pattern}\n");
-            let _ = write!(out, "| guarantee |");
-            for r in &reports {
-                let _ = write!(out, " {} |", r.implementation);
-            }
-            let _ = write!(out, "\n|---|");
-            for _ in &reports {
-                out.push_str("---|");
-            }
-            out.push('\n');
-            for g in &guarantees {
-                let _ = write!(out, "| `{g}` |");
-                for r in &reports {
-                    match r.findings.iter().find(|f| f.guarantee == *g) {
-                        None => out.push_str(" — |"),
-                        Some(f) => {
-                            let mark = cell(f.claim, &f.verdict);
-                            if mark == "✓" {
-                                let _ = write!(out, " {mark} |");
-                            } else {
-                                notes.push((pattern, r.implementation.as_str(), f));
-                                let _ = write!(out, " {mark} [{}] |", notes.len());
-                            }
-                        }
-                    }
-                }
-                out.push('\n');
-            }
-        }
+        self.tables(&mut out, Some(&mut notes));
         if !notes.is_empty() {
             out.push_str("\n## Notes\n\n");
         }
@@ -126,6 +99,54 @@ impl Matrix {
             }
         }
         out
+    }
+
+    /// Writes a table per pattern; with `notes`, numbers each cell that is not ✓ and collects
+    /// its finding.
+    fn tables<'a>(&'a self, out: &mut String, mut notes: Option<&mut Vec<Note<'a>>>) {
+        for pattern in self.patterns() {
+            let reports: Vec<&Report> = self
+                .reports
+                .iter()
+                .filter(|r| r.pattern == pattern)
+                .collect();
+            let mut guarantees: Vec<&'static str> = Vec::new();
+            for finding in reports.iter().flat_map(|r| &r.findings) {
+                if !guarantees.contains(&finding.guarantee) {
+                    guarantees.push(finding.guarantee);
+                }
+            }
+            let _ = writeln!(out, "\n### {pattern}\n");
+            let _ = write!(out, "| guarantee |");
+            for r in &reports {
+                let _ = write!(out, " {} |", r.implementation);
+            }
+            let _ = write!(out, "\n|---|");
+            for _ in &reports {
+                out.push_str("---|");
+            }
+            out.push('\n');
+            for g in &guarantees {
+                let _ = write!(out, "| `{g}` |");
+                for r in &reports {
+                    let Some(f) = r.findings.iter().find(|f| f.guarantee == *g) else {
+                        out.push_str(" — |");
+                        continue;
+                    };
+                    let mark = cell(f.claim, &f.verdict);
+                    match notes.as_deref_mut() {
+                        Some(notes) if mark != "✓" => {
+                            notes.push((pattern, r.implementation.as_str(), f));
+                            let _ = write!(out, " {mark} [{}] |", notes.len());
+                        }
+                        _ => {
+                            let _ = write!(out, " {mark} |");
+                        }
+                    }
+                }
+                out.push('\n');
+            }
+        }
     }
 
     /// The same as JSON: `{"settings": …, "reports": [{"pattern", "implementation", "findings":
@@ -208,7 +229,7 @@ fn json(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::{Counterexample, Finding};
+    use crate::verdict::Counterexample;
 
     #[test]
     fn json_escapes_quotes_backslashes_and_control_characters() {
@@ -246,6 +267,7 @@ mod tests {
         };
         let md = matrix.to_markdown();
         assert!(md.contains("| `fifo` | ✗ [1] | nc (✗) [2] |"), "{md}");
+        assert!(matrix.tables_markdown().contains("| `fifo` | ✗ | nc (✗) |"));
         assert!(md.contains("not claimed: docs say so."), "{md}");
         assert_eq!(matrix.bugs_in("a").count(), 1);
         assert_eq!(matrix.bugs_in("b").count(), 0);

@@ -129,7 +129,7 @@ fn run_caught<P: Property>(property: &P, setup: &P::Setup, ops: &[P::Op]) -> Res
         Ok(result) => result,
         Err(payload) => Err(Failure::at(
             ops.len(),
-            format!("the implementation panicked: {}", panic_message(&*payload)),
+            format!("a panic during the case: {}", panic_message(&*payload)),
         )),
     }
 }

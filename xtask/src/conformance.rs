@@ -9,7 +9,8 @@ pub const HELP: &str = "\
 cargo xtask conformance: every conformance checker on every adapter, as a matrix
 
 USAGE:
-    cargo xtask conformance [--preset quick|deep] [--check] [--pin CRATE@VERSION]...
+    cargo xtask conformance [--preset quick|deep] [--check] [--write-readme]
+                            [--pin CRATE@VERSION]...
 
 Writes target/conformance/matrix.md and matrix.json: guarantee x implementation, each cell
 holds (✓), violated (✗, a bug by the implementation's own docs, with its counterexample in the
@@ -18,14 +19,17 @@ notes), or not claimed by its docs (nc, with the citation and what was observed)
 OPTIONS:
     --preset quick|deep    cases per guarantee: quick (the gate's) or deep (25 times as many)
     --pin CRATE@VERSION    check VERSION of CRATE (tokio, tokio-util, async-lock, async-channel,
-                           flume, kanal, governor, leaky-bucket, deadpool, bb8) instead of the one
+                           flume, kanal, governor, leaky-bucket, deadpool, bb8, futures) instead of the one
                            in Cargo.lock: the kit is copied to a scratch workspace under
                            target/conformance/pin/, the dependency set to =VERSION, and the matrix
                            written there. Repeatable. Adapters that need a newer version than the
-                           pin are left out (tokio-util's TaskTracker: 0.7.8).
+                           pin are left out (tokio-util's TaskTracker: 0.7.10).
     --check                first lint, document and test the kit with every adapter (clippy -D
                            warnings, rustdoc -D warnings, its tests and doc examples): what the
                            gate's other steps, which build the kit without features, leave out
+    --write-readme         put the quick preset's tables into README.md (between its
+                           conformance-matrix markers); without it, a README whose tables differ
+                           from the run's is reported (and fails --check)
     -h, --help             this message
 
 ENVIRONMENT:
@@ -48,11 +52,12 @@ const FEATURES: &[&str] = &[
     "leaky-bucket",
     "deadpool",
     "bb8",
+    "futures",
 ];
 
 /// Features whose adapter needs at least this version of their crate: (feature, crate, version).
 const MIN_VERSIONS: &[(&str, &str, (u64, u64, u64))] =
-    &[("tokio-util-tracker", "tokio-util", (0, 7, 8))];
+    &[("tokio-util-tracker", "tokio-util", (0, 7, 10))];
 
 /// The crates whose versions label the matrix's columns.
 const PEERS: &[&str] = &[
@@ -67,6 +72,7 @@ const PEERS: &[&str] = &[
     "leaky-bucket",
     "deadpool",
     "bb8",
+    "futures",
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -74,6 +80,7 @@ pub struct Options {
     preset: String,
     pins: Vec<(String, String)>,
     check: bool,
+    write_readme: bool,
 }
 
 impl Options {
@@ -83,12 +90,14 @@ impl Options {
             preset: "quick".into(),
             pins: Vec::new(),
             check: false,
+            write_readme: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "-h" | "--help" => return Ok(None),
                 "--check" => options.check = true,
+                "--write-readme" => options.write_readme = true,
                 "--preset" => match args.next().map(String::as_str) {
                     Some(p @ ("quick" | "deep")) => options.preset = p.into(),
                     other => {
@@ -111,8 +120,13 @@ impl Options {
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
-        if options.check && !options.pins.is_empty() {
-            return Err("--check lints the kit as it is: not with --pin".into());
+        if (options.check || options.write_readme) && !options.pins.is_empty() {
+            return Err(
+                "--check and --write-readme are about the kit as it is: not with --pin".into(),
+            );
+        }
+        if options.write_readme && options.preset != "quick" {
+            return Err("--write-readme: the README shows the quick preset's matrix".into());
         }
         Ok(Some(options))
     }
@@ -317,13 +331,54 @@ pub fn run(options: &Options) -> ExitCode {
     }
     println!("$ {cmd:?}");
     match cmd.status() {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
+        Ok(status) if status.success() => {}
+        Ok(_) => return ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: cargo: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
     }
+    if options.pins.is_empty() && options.preset == "quick" {
+        return readme(&root, options);
+    }
+    ExitCode::SUCCESS
+}
+
+const README_START: &str = "<!-- conformance-matrix:start -->\n";
+const README_END: &str = "<!-- conformance-matrix:end -->";
+
+/// The README with `tables` between its markers; `None` if it has no markers.
+fn with_tables(readme: &str, tables: &str) -> Option<String> {
+    let start = readme.find(README_START)? + README_START.len();
+    let end = start + readme[start..].find(README_END)?;
+    Some(format!("{}{tables}{}", &readme[..start], &readme[end..]))
+}
+
+/// Compares the README's tables with the run's, or writes them.
+fn readme(root: &Path, options: &Options) -> ExitCode {
+    let tables = std::fs::read_to_string(root.join("target/conformance/tables.md"))
+        .expect("the run wrote its tables");
+    let path = root.join("README.md");
+    let current = std::fs::read_to_string(&path).expect("README.md");
+    let Some(updated) = with_tables(&current, &tables) else {
+        eprintln!("error: README.md has no {README_START:?} … {README_END:?} markers");
+        return ExitCode::FAILURE;
+    };
+    if updated == current {
+        println!("README.md's conformance matrix is current");
+    } else if options.write_readme {
+        std::fs::write(&path, updated).expect("write README.md");
+        println!("wrote the matrix into README.md");
+    } else {
+        eprintln!(
+            "README.md's conformance matrix differs from this run's \
+             (target/conformance/tables.md): `cargo xtask conformance --write-readme` updates it"
+        );
+        if options.check {
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]
@@ -354,7 +409,7 @@ mod tests {
     fn an_old_pin_leaves_out_the_adapter_it_cannot_build() {
         let pins = vec![("tokio-util".to_string(), "0.7.0".to_string())];
         assert!(!features(&pins).contains(&"tokio-util-tracker"));
-        let pins = vec![("tokio-util".to_string(), "0.7.8".to_string())];
+        let pins = vec![("tokio-util".to_string(), "0.7.10".to_string())];
         assert!(features(&pins).contains(&"tokio-util-tracker"));
     }
 
@@ -381,6 +436,20 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_readme_tables_go_between_the_markers() {
+        let readme =
+            "# x\n<!-- conformance-matrix:start -->\nold\n<!-- conformance-matrix:end -->\nend";
+        let updated = with_tables(readme, "new\n").unwrap();
+        assert_eq!(
+            updated,
+            "# x\n<!-- conformance-matrix:start -->\nnew\n<!-- conformance-matrix:end -->\nend"
+        );
+        assert_eq!(with_tables(&updated, "new\n").unwrap(), updated);
+        assert!(with_tables("no markers", "new").is_none());
+        assert!(Options::parse(&args("--write-readme --preset deep")).is_err());
     }
 
     #[test]

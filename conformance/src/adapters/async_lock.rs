@@ -1,5 +1,5 @@
-//! `async-lock` 3.x: `Semaphore`, `Mutex`, `RwLock` (the `Arc` guard API used here is in every
-//! 3.x release; `Semaphore::add_permits` since 3.4).
+//! `async-lock` 3.x: `Semaphore`, `Mutex`, `RwLock` (the `Arc` guard API and
+//! `Semaphore::add_permits` used here build with 3.0.0 through 3.5.0).
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
-//! `deadpool` 0.12 (`managed`): the native `async fn` manager API of 0.10 and later
-//! (`recycle` takes `&Metrics`); 0.9 and older used `#[async_trait]` and do not build with it.
+//! `deadpool` 0.12 (`managed`): the native `async fn` manager API (`recycle` takes `&Metrics`),
+//! which builds with 0.11.2 through 0.12.3; 0.10 and older declare the manager differently.
 
 use std::sync::Arc;
 

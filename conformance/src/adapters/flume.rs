@@ -1,5 +1,6 @@
 //! `flume` 0.11 (and 0.10: the API used here — `bounded`, `send_async`, `recv_async`,
-//! `try_send`, `try_recv`, `Clone` — is the same in both, with the `async` feature).
+//! `try_send`, `try_recv`, `Clone` — is the same in both, with the `async` feature; built with
+//! 0.10.10 through 0.11.1).
 
 use crate::channel::{ChannelUnderTest, Guarantee, Operations, TryRecvError, TrySendError};
 use crate::{BoxFuture, Claim};

@@ -1,4 +1,4 @@
-//! `kanal` 0.1: `kanal::bounded_async` (written against 0.1.1).
+//! `kanal` 0.1: `kanal::bounded_async` (builds with 0.1.0 and 0.1.1).
 //!
 //! kanal's `close` is not the close this checker means: it "Closes the channel completely on both
 //! sides and terminates waiting signals" (`AsyncSender::close`), and drops the values queued. So
@@ -61,8 +61,9 @@ impl ChannelUnderTest for Channel {
     fn claim(guarantee: Guarantee) -> Claim {
         match guarantee {
             Guarantee::SendCancelSafe => Claim::NotClaimed(
-                "kanal's docs: \"constructs such as `tokio::select!` are not correct to use with \
-                 kanal async channels\"; AsyncSender::send says nothing about a dropped send \
+                "kanal's AsyncReceiver::recv docs: \"constructs such as `tokio::select!` are not \
+                 correct to use with kanal async channels\"; AsyncSender::send says nothing about \
+                 a dropped send \
                  (docs.rs/kanal/0.1/kanal/struct.AsyncReceiver.html#method.recv)",
             ),
             Guarantee::RecvCancelSafe => Claim::NotClaimed(

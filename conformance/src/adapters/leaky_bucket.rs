@@ -1,5 +1,5 @@
 //! `leaky-bucket` 1.x: a bucket of `max` tokens, full at the start, refilled by one every
-//! `per / max` on tokio's clock (the builder API of every 1.x release).
+//! `per / max` on tokio's clock (builds with 1.1.0 through 1.1.2; 1.0 has no `try_acquire`).
 
 use std::sync::Arc;
 use std::time::Duration;

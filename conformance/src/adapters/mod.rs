@@ -15,6 +15,8 @@ pub mod bb8;
 pub mod deadpool;
 #[cfg(feature = "flume")]
 pub mod flume;
+#[cfg(feature = "futures")]
+pub mod futures;
 #[cfg(feature = "governor")]
 pub mod governor;
 #[cfg(feature = "kanal")]

@@ -1,4 +1,4 @@
-//! `tokio-util` 0.7: `CancellationToken` (every 0.7.x release) and `TaskTracker` (since 0.7.8).
+//! `tokio-util` 0.7: `CancellationToken` (every 0.7.x release) and `TaskTracker` (since 0.7.10).
 
 use crate::BoxFuture;
 

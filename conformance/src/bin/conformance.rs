@@ -1,8 +1,10 @@
-//! Runs every checker on every adapter compiled in and writes the matrix: `matrix.md` and
-//! `matrix.json` in the output directory. `cargo xtask conformance` runs it (with every adapter,
+//! Runs every checker on every adapter compiled in and writes the matrix: `matrix.md` (with the
+//! notes), `matrix.json` and `tables.md` (the tables alone, as the README shows them) in the
+//! output directory. `cargo xtask conformance` runs it (with every adapter,
 //! and for `--pin`, in a scratch workspace).
 //!
-//! Usage: `conformance [--preset quick|deep] [--out DIR] [--version CRATE=VERSION]...`
+//! Usage: `conformance [--preset quick|deep] [--out DIR] [--only TEXT] [--version CRATE=VERSION]...`
+//! (`--only`: the columns whose name contains TEXT, e.g. `async-lock` or `RwLock`).
 //!
 //! Exits with 1 if a guarantee that async-patterns claims is violated in its own types (a peer's
 //! violation is a finding for the notes, not a failure of this project).
@@ -66,12 +68,14 @@ fn columns() -> Vec<Column> {
         "async-lock", "async-lock", "Semaphore", semaphore, async_lock::Semaphore;
         "async-patterns", "async-patterns", "Mutex", lock, ours::Mutex;
         "async-lock", "async-lock", "Mutex", lock, async_lock::Mutex;
+        "futures", "futures", "lock::Mutex", lock, futures::FuturesMutex;
         "async-patterns", "async-patterns", "RwLock", lock, ours::RwLock;
         "async-lock", "async-lock", "RwLock", lock, async_lock::RwLock;
         "async-patterns", "async-patterns", "channel::bounded", channel, ours::Channel;
         "async-channel", "async-channel", "bounded", channel, async_channel::Channel;
         "flume", "flume", "bounded", channel, flume::Channel;
         "kanal", "kanal", "bounded_async", channel, kanal::Channel;
+        "futures", "futures", "channel::mpsc", channel, futures::Mpsc;
         "async-patterns", "async-patterns", "RateLimiter (strict)", rate, ours::StrictRateLimiter;
         "async-patterns", "async-patterns", "RateLimiter (bucket)", rate, ours::BucketRateLimiter;
         "governor", "governor", "RateLimiter", rate, governor::RateLimiter;
@@ -92,6 +96,7 @@ fn main() {
     let mut preset = "quick";
     let mut out = PathBuf::from("target/conformance");
     let mut versions: Vec<(String, String)> = Vec::new();
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -105,6 +110,7 @@ fn main() {
                 other => fail(&format!("unknown preset {other:?} (quick, deep)")),
             },
             "--out" => out = PathBuf::from(value("--out")),
+            "--only" => only = Some(value("--only")),
             "--version" => {
                 let v = value("--version");
                 let (krate, version) = v
@@ -132,6 +138,12 @@ fn main() {
     let mut reports = Vec::new();
     for column in columns() {
         let name = format!("{}{} {}", column.krate, version(column.krate), column.name);
+        if only
+            .as_ref()
+            .is_some_and(|text| !name.contains(text.as_str()))
+        {
+            continue;
+        }
         let t = Instant::now();
         let report = (column.run)(&name, &config);
         let bugs = report.bugs().count();
@@ -163,10 +175,12 @@ fn main() {
         reports,
     };
     std::fs::create_dir_all(&out).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
-    for (file, text) in [
+    let files = [
         ("matrix.md", matrix.to_markdown()),
         ("matrix.json", matrix.to_json()),
-    ] {
+        ("tables.md", matrix.tables_markdown()),
+    ];
+    for (file, text) in files {
         let path = out.join(file);
         std::fs::write(&path, text).unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
         println!("wrote {}", path.display());
