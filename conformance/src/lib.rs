@@ -15,6 +15,7 @@
 //! | connection pool | [`conn_pool::PoolUnderTest`] | [`conn_pool::check`] |
 //! | cancellation token | [`token::CancelTokenUnderTest`] | [`token::check`] |
 //! | task tracker | [`tracker::TaskTrackerUnderTest`] | [`tracker::check`] |
+//! | worker pool | [`worker_pool::WorkerPoolUnderTest`] | [`worker_pool::check`] |
 //!
 //! The checkers are deterministic: a case is a pure function of its seed, futures are polled by
 //! hand with counting wakers ([`waker::Polled`]), and the time-based checkers run on a
@@ -114,6 +115,7 @@ pub mod token;
 pub mod tracker;
 mod verdict;
 pub mod waker;
+pub mod worker_pool;
 pub mod zoo;
 
 pub use run::Config;

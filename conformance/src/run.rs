@@ -112,6 +112,31 @@ impl Failure {
     }
 }
 
+/// A failure of `guarantee` at `step`, if it is the `target` a run checks; otherwise nothing (a
+/// run checks one guarantee, and another's failure is that run's to report).
+pub(crate) fn failure<G: PartialEq>(
+    target: G,
+    guarantee: G,
+    step: usize,
+    message: String,
+) -> Result<(), Failure> {
+    if guarantee == target {
+        Err(Failure::at(step, message))
+    } else {
+        Ok(())
+    }
+}
+
+/// The runtime a time-based case runs on: one thread, time paused (so waits are exact and a case
+/// replays identically).
+pub(crate) fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime")
+}
+
 /// A checker for one guarantee: how to make a case and how to run it.
 pub(crate) trait Property {
     type Setup: Clone + Debug;

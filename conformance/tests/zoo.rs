@@ -259,3 +259,31 @@ fn pool_checker_rejects_one_connection_too_many() {
     let report = conn_pool::check::<naive::OneTooMany>("one too many", &Config::quick());
     rejects(&report, "max_size");
 }
+
+#[test]
+fn worker_pool_checker_accepts_the_correct_naive_pool() {
+    use async_patterns_conformance::{worker_pool, zoo::worker_pool as naive};
+    let report = worker_pool::check::<naive::Correct>("naive", &Config::quick());
+    assert!(violated(&report).is_empty(), "{report}");
+}
+
+#[test]
+fn worker_pool_checker_rejects_a_task_per_job() {
+    use async_patterns_conformance::{worker_pool, zoo::worker_pool as naive};
+    let report = worker_pool::check::<naive::TaskPerJob>("task per job", &Config::quick());
+    rejects(&report, "at_most_n_running");
+}
+
+#[test]
+fn worker_pool_checker_rejects_a_shutdown_that_drops_the_queue() {
+    use async_patterns_conformance::{worker_pool, zoo::worker_pool as naive};
+    let report = worker_pool::check::<naive::DropsQueuedOnShutdown>("drops", &Config::quick());
+    rejects(&report, "drain_on_shutdown");
+}
+
+#[test]
+fn worker_pool_checker_rejects_a_handle_resolved_before_its_job_ran() {
+    use async_patterns_conformance::{worker_pool, zoo::worker_pool as naive};
+    let report = worker_pool::check::<naive::EagerHandle>("eager", &Config::quick());
+    rejects(&report, "exactly_once");
+}

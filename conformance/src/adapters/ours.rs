@@ -321,3 +321,35 @@ impl crate::channel::ChannelUnderTest for Channel {
         }
     }
 }
+
+/// `async_patterns::pool::WorkerPool`.
+#[derive(Debug)]
+pub struct WorkerPool(Arc<async_patterns::pool::WorkerPool>);
+
+impl crate::worker_pool::WorkerPoolUnderTest for WorkerPool {
+    fn new(workers: usize, queue: usize) -> Self {
+        let pool = async_patterns::pool::WorkerPool::builder()
+            .workers(workers)
+            .queue_capacity(queue)
+            .build()
+            .expect("a valid size");
+        WorkerPool(Arc::new(pool))
+    }
+
+    fn try_submit(&self, job: BoxFuture<()>) -> Option<BoxFuture<crate::worker_pool::JobEnd>> {
+        let handle = self.0.try_submit(job).ok()?;
+        Some(Box::pin(async move {
+            match handle.await {
+                Ok(()) => crate::worker_pool::JobEnd::Completed,
+                Err(_) => crate::worker_pool::JobEnd::NotCompleted,
+            }
+        }))
+    }
+
+    fn shutdown(&self) -> BoxFuture<()> {
+        let pool = Arc::clone(&self.0);
+        Box::pin(async move {
+            pool.shutdown().await;
+        })
+    }
+}

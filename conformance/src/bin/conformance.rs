@@ -40,7 +40,9 @@ macro_rules! columns {
 #[allow(clippy::vec_init_then_push, unused_imports, unused_mut)]
 fn columns() -> Vec<Column> {
     use async_patterns_conformance::adapters::*;
-    use async_patterns_conformance::{channel, conn_pool, lock, rate, semaphore, token, tracker};
+    use async_patterns_conformance::{
+        channel, conn_pool, lock, rate, semaphore, token, tracker, worker_pool,
+    };
     let mut columns = vec![
         Column {
             krate: "tokio",
@@ -87,6 +89,7 @@ fn columns() -> Vec<Column> {
         "tokio-util", "tokio-util", "CancellationToken", token, tokio_util::CancellationToken;
         "async-patterns", "async-patterns", "Shutdown", tracker, ours::ShutdownTracker;
         "tokio-util-tracker", "tokio-util", "TaskTracker", tracker, tokio_util::TaskTracker;
+        "async-patterns", "async-patterns", "pool::WorkerPool", worker_pool, ours::WorkerPool;
     });
     columns
 }

@@ -20,7 +20,7 @@ use std::task::Poll;
 
 use super::{Guarantee, Operations, TryRecvError, TrySendError};
 use crate::rng::Rng;
-use crate::run::{Failure, Property, check};
+use crate::run::{Failure, Property, check, failure};
 use crate::verdict::{Claim, Finding};
 use crate::waker::Polled;
 use crate::{BoxFuture, Config};
@@ -276,11 +276,7 @@ struct Run {
 impl Run {
     /// Fails the case if `guarantee` is the one under check.
     fn fail(&self, guarantee: Guarantee, message: String) -> Result<(), Failure> {
-        if guarantee == self.target {
-            Err(Failure::at(self.step, message))
-        } else {
-            Ok(())
-        }
+        failure(self.target, guarantee, self.step, message)
     }
 
     /// The guarantee a value missing now belongs to.

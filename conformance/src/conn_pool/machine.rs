@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{Backend, Guarantee, PoolUnderTest};
 use crate::rng::Rng;
-use crate::run::{Failure, Property};
+use crate::run::{Failure, Property, failure, paused_runtime};
 use crate::waker::Polled;
 
 /// Rounds of yielding to the runtime in one settling (a pool's spawned tasks run meanwhile).
@@ -101,13 +101,8 @@ impl<P: PoolUnderTest> Property for Machine<P> {
 
     fn run(&self, setup: &Setup, ops: &[Op]) -> Result<(), Failure> {
         let target = self.target;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("a current-thread runtime");
         let max_size = setup.max_size;
-        runtime.block_on(async move {
+        paused_runtime().block_on(async move {
             let backend = Arc::new(Backend::default());
             let mut run = Run {
                 pool: P::new(Arc::clone(&backend), max_size),
@@ -133,11 +128,7 @@ impl<P: PoolUnderTest> Property for Machine<P> {
 
 impl<P: PoolUnderTest> Run<P> {
     fn fail(&self, guarantee: Guarantee, message: String) -> Result<(), Failure> {
-        if guarantee == self.target {
-            Err(Failure::at(self.step, message))
-        } else {
-            Ok(())
-        }
+        failure(self.target, guarantee, self.step, message)
     }
 
     fn liveness(&self) -> Guarantee {

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::{Guarantee, RateLimiterUnderTest};
 use crate::rng::Rng;
-use crate::run::{Failure, Property};
+use crate::run::{Failure, Property, failure, paused_runtime};
 use crate::waker::Polled;
 
 /// The quota's period in every case.
@@ -53,15 +53,7 @@ impl<R> Machine<R> {
 
 /// Whether `R` can wait (asked once, on a runtime, since making a limiter may need one).
 pub(crate) fn can_wait<R: RateLimiterUnderTest>() -> bool {
-    runtime().block_on(async { R::new(1, PER).acquire().is_some() })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a current-thread runtime")
+    paused_runtime().block_on(async { R::new(1, PER).acquire().is_some() })
 }
 
 impl<R: RateLimiterUnderTest> Property for Machine<R> {
@@ -88,7 +80,7 @@ impl<R: RateLimiterUnderTest> Property for Machine<R> {
 
     fn run(&self, setup: &Setup, ops: &[Op]) -> Result<(), Failure> {
         let target = self.target;
-        runtime().block_on(async move {
+        paused_runtime().block_on(async move {
             let mut run = Run {
                 limiter: R::new(setup.max, PER),
                 target,
@@ -127,11 +119,7 @@ struct Run<R> {
 
 impl<R: RateLimiterUnderTest> Run<R> {
     fn fail(&self, guarantee: Guarantee, message: String) -> Result<(), Failure> {
-        if guarantee == self.target {
-            Err(Failure::at(self.step, message))
-        } else {
-            Ok(())
-        }
+        failure(self.target, guarantee, self.step, message)
     }
 
     fn interval(&self) -> Duration {

@@ -10,7 +10,7 @@ use std::task::Poll;
 
 use super::{Closed, Guarantee};
 use crate::rng::Rng;
-use crate::run::{Failure, Property, check};
+use crate::run::{Failure, Property, check, failure};
 use crate::verdict::{Claim, Finding};
 use crate::waker::Polled;
 use crate::{BoxFuture, Config};
@@ -157,11 +157,7 @@ struct Run {
 impl Run {
     /// Fails the case if `guarantee` is the one under check.
     fn fail(&self, guarantee: Guarantee, message: String) -> Result<(), Failure> {
-        if guarantee == self.target {
-            Err(Failure::at(self.step, message))
-        } else {
-            Ok(())
-        }
+        failure(self.target, guarantee, self.step, message)
     }
 
     /// The guarantee a leak found now belongs to.

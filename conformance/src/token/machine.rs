@@ -7,7 +7,7 @@ use std::task::Poll;
 
 use super::{CancelTokenUnderTest, Guarantee};
 use crate::rng::Rng;
-use crate::run::{Failure, Property};
+use crate::run::{Failure, Property, failure};
 use crate::waker::Polled;
 
 #[derive(Debug, Clone, Copy)]
@@ -100,11 +100,7 @@ impl<T: CancelTokenUnderTest> Property for Machine<T> {
 
 impl<T: CancelTokenUnderTest> Run<T> {
     fn fail(&self, guarantee: Guarantee, message: String) -> Result<(), Failure> {
-        if guarantee == self.target {
-            Err(Failure::at(self.step, message))
-        } else {
-            Ok(())
-        }
+        failure(self.target, guarantee, self.step, message)
     }
 
     /// Whether the tree says token `i` is cancelled: it or an ancestor was.

@@ -11,7 +11,7 @@ use std::task::Poll;
 
 use super::{Guarantee, TaskTrackerUnderTest};
 use crate::rng::Rng;
-use crate::run::{Failure, Property};
+use crate::run::{Failure, Property, failure};
 use crate::waker::Polled;
 
 #[derive(Debug, Clone, Copy)]
@@ -110,11 +110,7 @@ impl<T: TaskTrackerUnderTest> Property for Machine<T> {
 
 impl<T: TaskTrackerUnderTest> Run<T> {
     fn fail(&self, guarantee: Guarantee, message: String) -> Result<(), Failure> {
-        if guarantee == self.target {
-            Err(Failure::at(self.step, message))
-        } else {
-            Ok(())
-        }
+        failure(self.target, guarantee, self.step, message)
     }
 
     fn done(&self) -> bool {

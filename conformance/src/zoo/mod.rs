@@ -8,3 +8,4 @@ pub mod lock;
 pub mod rate;
 pub mod semaphore;
 pub mod token;
+pub mod worker_pool;
