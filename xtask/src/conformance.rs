@@ -135,20 +135,19 @@ impl Options {
 /// Lints, documents and tests the kit with every adapter.
 fn check_kit(root: &Path, features: &str) -> bool {
     let package = ["-p", "async-patterns-conformance", "--features", features];
-    let runs: [(&[&str], Option<(&str, &str)>); 3] = [
-        (&["clippy", "--all-targets"], None),
-        (&["doc", "--no-deps"], Some(("RUSTDOCFLAGS", "-D warnings"))),
-        (&["test"], None),
-    ];
-    for (args, env) in runs {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(root).args(args).args(package);
-        if args[0] == "clippy" {
-            cmd.args(["--", "-D", "warnings"]);
-        }
-        if let Some((key, value)) = env {
-            cmd.env(key, value);
-        }
+    let mut clippy = Command::new(env!("CARGO"));
+    clippy
+        .args(["clippy", "--all-targets"])
+        .args(package)
+        .args(["--", "-D", "warnings"]);
+    let mut doc = Command::new(env!("CARGO"));
+    doc.args(["doc", "--no-deps"])
+        .args(package)
+        .env("RUSTDOCFLAGS", "-D warnings");
+    let mut test = Command::new(env!("CARGO"));
+    test.arg("test").args(package);
+    for mut cmd in [clippy, doc, test] {
+        cmd.current_dir(root);
         println!("$ {cmd:?}");
         if !cmd.status().is_ok_and(|status| status.success()) {
             return false;
