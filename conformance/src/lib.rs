@@ -85,7 +85,8 @@
 //! mutex conformance of my mutex:
 //!   mutual_exclusion       holds (1000 cases)
 //!   no_lost_wakeup         VIOLATED
-//!       waiter 0 was ready when polled but its waker was never woken: its task would sleep forever
+//!       nothing is held and all 1024 permits are free, but the oldest waiter (for 1024)
+//!       sleeps: nothing will ever wake it
 //!         setup: 1024
 //!          1. Acquire(1024)
 //!          2. Acquire(1024)

@@ -213,6 +213,12 @@ impl Run {
                         self.waiting.push(Waiter { n, future });
                     }
                     Poll::Ready(Ok(permit)) => {
+                        if self.closed {
+                            self.fail(
+                                Guarantee::CloseWakesAll,
+                                "an acquire after close succeeded".into(),
+                            )?;
+                        }
                         self.hold(n, permit)?;
                         self.earlier_still_wait(usize::MAX, "a new acquire")?;
                     }
