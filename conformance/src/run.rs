@@ -3,10 +3,11 @@
 //! [`Counterexample`].
 
 use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::rng::{Rng, case_seed};
-use crate::verdict::{Counterexample, Verdict};
+use crate::verdict::{Claim, Counterexample, Finding, Report, Verdict};
 
 /// How many cases to run and from which seed.
 ///
@@ -135,6 +136,52 @@ pub(crate) fn paused_runtime() -> tokio::runtime::Runtime {
         .start_paused(true)
         .build()
         .expect("a current-thread runtime")
+}
+
+/// Polls of woken futures in one settling after which a machine calls it a spin: a case has a
+/// few dozen futures at most, each woken a few times by what one step does.
+pub(crate) const SPIN_LIMIT: usize = 1_000;
+
+/// The machine of a checker whose cases need nothing but the guarantee under check: `target` of
+/// the implementation `T`.
+pub(crate) struct Aimed<T, G> {
+    pub target: G,
+    implementation: PhantomData<fn() -> T>,
+}
+
+impl<T, G> Aimed<T, G> {
+    pub fn new(target: G) -> Self {
+        Aimed {
+            target,
+            implementation: PhantomData,
+        }
+    }
+}
+
+/// Runs `machine(g)` for every guarantee `g` that `describe` names (its name, meaning and whether
+/// the implementation claims it), and reports the findings.
+pub(crate) fn report<G: Copy, P: Property>(
+    pattern: &'static str,
+    implementation: &str,
+    guarantees: &[G],
+    describe: impl Fn(G) -> (&'static str, &'static str, Claim),
+    machine: impl Fn(G) -> P,
+    config: &Config,
+) -> Report {
+    let findings = guarantees.iter().map(|&g| {
+        let (guarantee, meaning, claim) = describe(g);
+        Finding {
+            guarantee,
+            meaning,
+            claim,
+            verdict: check(&machine(g), config),
+        }
+    });
+    Report {
+        pattern,
+        implementation: implementation.to_string(),
+        findings: findings.collect(),
+    }
 }
 
 /// A checker for one guarantee: how to make a case and how to run it.

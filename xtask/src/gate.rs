@@ -43,8 +43,8 @@ Runs, in order, streaming their output:
                       target/tokio-tests/report.md; its tests count in the step table, not in
                       the pattern table)
     8b. conformance   cargo xtask conformance --check --preset quick|deep   (the conformance
-                      kit linted, documented and tested with every adapter, then its matrix:
-                      every checker on ours and on the peers' types, written to
+                      kit linted and documented, and its doc examples run, with every adapter;
+                      then its matrix: every checker on ours and on the peers' types, written to
                       target/conformance/matrix.{md,json}; fails if one of ours violates a
                       guarantee it claims; whole, in slice 1)
     9. no-overflow-checks

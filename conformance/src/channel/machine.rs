@@ -20,7 +20,7 @@ use std::task::Poll;
 
 use super::{Guarantee, Operations, TryRecvError, TrySendError};
 use crate::rng::Rng;
-use crate::run::{Failure, Property, check, failure};
+use crate::run::{Failure, Property, SPIN_LIMIT, check, failure};
 use crate::verdict::{Claim, Finding};
 use crate::waker::Polled;
 use crate::{BoxFuture, Config};
@@ -80,9 +80,6 @@ pub(crate) enum Op {
     /// Closes the channel: explicitly, or by dropping every sender handle and waiting send.
     Close,
 }
-
-/// Polls of woken futures in one settling after which the machine calls it a spin.
-const SPIN_LIMIT: usize = 10_000;
 
 /// The capacities a case draws from.
 const CAPACITIES: [usize; 3] = [1, 2, 3];

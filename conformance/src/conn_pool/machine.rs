@@ -2,14 +2,13 @@
 //! refused creates, failed checks, stalled creates and cancellations; after each step the open
 //! connections are counted, and after each settling no get may wait with a slot free.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use super::{Backend, Guarantee, PoolUnderTest};
 use crate::rng::Rng;
-use crate::run::{Failure, Property, failure, paused_runtime};
+use crate::run::{Aimed, Failure, Property, failure, paused_runtime};
 use crate::waker::Polled;
 
 /// Rounds of yielding to the runtime in one settling (a pool's spawned tasks run meanwhile).
@@ -44,19 +43,8 @@ pub(crate) struct Setup {
     max_size: usize,
 }
 
-pub(crate) struct Machine<P> {
-    target: Guarantee,
-    _pool: PhantomData<fn() -> P>,
-}
-
-impl<P> Machine<P> {
-    pub(crate) fn new(target: Guarantee) -> Self {
-        Machine {
-            target,
-            _pool: PhantomData,
-        }
-    }
-}
+/// The machine: [`Aimed`] at one guarantee.
+pub(crate) type Machine<P> = Aimed<P, Guarantee>;
 
 struct Run<P: PoolUnderTest> {
     pool: P,

@@ -25,7 +25,7 @@ pub use backend::{Backend, BackendError, Conn};
 
 use std::sync::Arc;
 
-use crate::verdict::{Claim, Finding, Report};
+use crate::verdict::{Claim, Report};
 use crate::{BoxFuture, Config};
 
 /// The smallest surface a connection pool must expose to be checked.
@@ -101,15 +101,12 @@ impl Guarantee {
 /// Checks every guarantee of the pool `P`.
 #[must_use]
 pub fn check<P: PoolUnderTest>(implementation: &str, config: &Config) -> Report {
-    let findings = Guarantee::ALL.iter().map(|&g| Finding {
-        guarantee: g.name(),
-        meaning: g.meaning(),
-        claim: P::claim(g),
-        verdict: crate::run::check(&machine::Machine::<P>::new(g), config),
-    });
-    Report {
-        pattern: "conn_pool",
-        implementation: implementation.to_string(),
-        findings: findings.collect(),
-    }
+    crate::run::report(
+        "conn_pool",
+        implementation,
+        &Guarantee::ALL,
+        |g| (g.name(), g.meaning(), P::claim(g)),
+        machine::Machine::<P>::new,
+        config,
+    )
 }

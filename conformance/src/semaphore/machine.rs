@@ -10,7 +10,7 @@ use std::task::Poll;
 
 use super::{Closed, Guarantee};
 use crate::rng::Rng;
-use crate::run::{Failure, Property, check, failure};
+use crate::run::{Failure, Property, SPIN_LIMIT, check, failure};
 use crate::verdict::{Claim, Finding};
 use crate::waker::Polled;
 use crate::{BoxFuture, Config};
@@ -57,10 +57,6 @@ struct Waiter {
     n: u32,
     future: Polled<Result<Box<dyn Send>, Closed>>,
 }
-
-/// Polls of woken waiters in one settling after which the machine calls it a spin (a case has
-/// at most a few dozen waiters, each woken a few times by what a step does).
-const SPIN_LIMIT: usize = 1_000;
 
 type Factory<'a> = &'a dyn Fn(usize) -> Box<dyn Subject>;
 

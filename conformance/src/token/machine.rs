@@ -2,12 +2,11 @@
 //! every token's state is compared with the tree, and every wait below a cancelled token must
 //! have been woken.
 
-use std::marker::PhantomData;
 use std::task::Poll;
 
 use super::{CancelTokenUnderTest, Guarantee};
 use crate::rng::Rng;
-use crate::run::{Failure, Property, failure};
+use crate::run::{Aimed, Failure, Property, failure};
 use crate::waker::Polled;
 
 #[derive(Debug, Clone, Copy)]
@@ -25,19 +24,8 @@ pub(crate) enum Op {
     DropWait(usize),
 }
 
-pub(crate) struct Machine<T> {
-    target: Guarantee,
-    _token: PhantomData<fn() -> T>,
-}
-
-impl<T> Machine<T> {
-    pub(crate) fn new(target: Guarantee) -> Self {
-        Machine {
-            target,
-            _token: PhantomData,
-        }
-    }
-}
+/// The machine: [`Aimed`] at one guarantee.
+pub(crate) type Machine<T> = Aimed<T, Guarantee>;
 
 struct Wait {
     token: usize,

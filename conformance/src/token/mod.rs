@@ -16,7 +16,7 @@
 
 mod machine;
 
-use crate::verdict::{Claim, Finding, Report};
+use crate::verdict::{Claim, Report};
 use crate::{BoxFuture, Config};
 
 /// The smallest surface a cancellation token must expose to be checked.
@@ -92,15 +92,12 @@ impl Guarantee {
 /// Checks every guarantee of the token `T`.
 #[must_use]
 pub fn check<T: CancelTokenUnderTest>(implementation: &str, config: &Config) -> Report {
-    let findings = Guarantee::ALL.iter().map(|&g| Finding {
-        guarantee: g.name(),
-        meaning: g.meaning(),
-        claim: T::claim(g),
-        verdict: crate::run::check(&machine::Machine::<T>::new(g), config),
-    });
-    Report {
-        pattern: "token",
-        implementation: implementation.to_string(),
-        findings: findings.collect(),
-    }
+    crate::run::report(
+        "token",
+        implementation,
+        &Guarantee::ALL,
+        |g| (g.name(), g.meaning(), T::claim(g)),
+        machine::Machine::<T>::new,
+        config,
+    )
 }

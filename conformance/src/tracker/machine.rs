@@ -4,14 +4,13 @@
 //! a task is tracked after `close`, still lets the waits of that moment through), and every
 //! pending wait must be woken at such a moment.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
 use super::{Guarantee, TaskTrackerUnderTest};
 use crate::rng::Rng;
-use crate::run::{Failure, Property, failure};
+use crate::run::{Aimed, Failure, Property, failure};
 use crate::waker::Polled;
 
 #[derive(Debug, Clone, Copy)]
@@ -31,19 +30,8 @@ pub(crate) enum Op {
     PollNewWaker(usize),
 }
 
-pub(crate) struct Machine<T> {
-    target: Guarantee,
-    _tracker: PhantomData<fn() -> T>,
-}
-
-impl<T> Machine<T> {
-    pub(crate) fn new(target: Guarantee) -> Self {
-        Machine {
-            target,
-            _tracker: PhantomData,
-        }
-    }
-}
+/// The machine: [`Aimed`] at one guarantee.
+pub(crate) type Machine<T> = Aimed<T, Guarantee>;
 
 struct Task {
     go: Arc<AtomicBool>,

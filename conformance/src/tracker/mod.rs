@@ -16,7 +16,7 @@
 
 mod machine;
 
-use crate::verdict::{Claim, Finding, Report};
+use crate::verdict::{Claim, Report};
 use crate::{BoxFuture, Config};
 
 /// The smallest surface a task tracker must expose to be checked.
@@ -85,15 +85,12 @@ impl Guarantee {
 /// Checks every guarantee of the tracker `T`.
 #[must_use]
 pub fn check<T: TaskTrackerUnderTest>(implementation: &str, config: &Config) -> Report {
-    let findings = Guarantee::ALL.iter().map(|&g| Finding {
-        guarantee: g.name(),
-        meaning: g.meaning(),
-        claim: T::claim(g),
-        verdict: crate::run::check(&machine::Machine::<T>::new(g), config),
-    });
-    Report {
-        pattern: "tracker",
-        implementation: implementation.to_string(),
-        findings: findings.collect(),
-    }
+    crate::run::report(
+        "tracker",
+        implementation,
+        &Guarantee::ALL,
+        |g| (g.name(), g.meaning(), T::claim(g)),
+        machine::Machine::<T>::new,
+        config,
+    )
 }

@@ -1,14 +1,13 @@
 //! The worker pool checker's state machine: jobs submitted, let finish, handles polled, the pool
 //! shut down; every job's starts and ends are counted by the job itself.
 
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 
 use super::{Guarantee, JobEnd, WorkerPoolUnderTest};
 use crate::rng::Rng;
-use crate::run::{Failure, Property, failure, paused_runtime};
+use crate::run::{Aimed, Failure, Property, failure, paused_runtime};
 use crate::waker::Polled;
 
 /// Rounds of yielding to the runtime in one settling (the pool's workers run meanwhile).
@@ -32,19 +31,8 @@ pub(crate) struct Setup {
     queue: usize,
 }
 
-pub(crate) struct Machine<P> {
-    target: Guarantee,
-    _pool: PhantomData<fn() -> P>,
-}
-
-impl<P> Machine<P> {
-    pub(crate) fn new(target: Guarantee) -> Self {
-        Machine {
-            target,
-            _pool: PhantomData,
-        }
-    }
-}
+/// The machine: [`Aimed`] at one guarantee.
+pub(crate) type Machine<P> = Aimed<P, Guarantee>;
 
 /// What the jobs record, shared with them.
 #[derive(Debug, Default)]

@@ -20,7 +20,7 @@
 
 mod machine;
 
-use crate::verdict::{Claim, Finding, Report};
+use crate::verdict::{Claim, Report};
 use crate::{BoxFuture, Config};
 
 /// How a submitted job ended, as its handle says.
@@ -96,15 +96,12 @@ impl Guarantee {
 /// Checks every guarantee of the worker pool `P`.
 #[must_use]
 pub fn check<P: WorkerPoolUnderTest>(implementation: &str, config: &Config) -> Report {
-    let findings = Guarantee::ALL.iter().map(|&g| Finding {
-        guarantee: g.name(),
-        meaning: g.meaning(),
-        claim: P::claim(g),
-        verdict: crate::run::check(&machine::Machine::<P>::new(g), config),
-    });
-    Report {
-        pattern: "worker_pool",
-        implementation: implementation.to_string(),
-        findings: findings.collect(),
-    }
+    crate::run::report(
+        "worker_pool",
+        implementation,
+        &Guarantee::ALL,
+        |g| (g.name(), g.meaning(), P::claim(g)),
+        machine::Machine::<P>::new,
+        config,
+    )
 }
